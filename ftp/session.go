@@ -1,0 +1,428 @@
+package ftp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+const (
+	// maxLineLen caps a command line; longer lines get 500 and are dropped.
+	maxLineLen = 4096
+	// readBufSize is small on purpose: idle sessions are many, command
+	// lines short, and the line buffer grows only for the rare long one.
+	readBufSize = 512
+	// replyTimeout bounds each write on the control connection, so a
+	// client that stops reading cannot hold a session forever.
+	replyTimeout = time.Minute
+)
+
+// session is one control connection and everything it owns: the login, the
+// working directory, the data channel and the transfer running on it.
+type session struct {
+	srv    *Server
+	id     uint64
+	log    *slog.Logger
+	remote net.Addr
+	local  net.Addr
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// mu guards conn (swapped by AUTH TLS), idle, closed and xfer.
+	mu     sync.Mutex
+	conn   net.Conn
+	idle   bool // blocked reading the next command, no transfer running
+	closed bool
+	xfer   *transfer
+
+	r    *bufio.Reader
+	line []byte // the command line being read
+
+	wmu  sync.Mutex // serialises replies from the session and its transfer
+	wbuf []byte
+
+	// Login state.
+	userName string // from USER, waiting for PASS
+	acct     *Account
+	failed   int // failed logins in this session
+
+	// Command state.
+	cwd        string
+	renameFrom string
+	restOffset int64
+	ascii      bool // TYPE A; binary until the client asks otherwise
+	facts      factSet
+	quit       bool // stop after the current command
+
+	data dataState // PASV/PORT state, see datachan.go
+	// Per-session bandwidth limits, nil when unlimited.
+	upLimit, downLimit *rate.Limiter
+
+	tls  tlsState  // see tls.go
+}
+
+func newSession(srv *Server, conn net.Conn, id uint64) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		srv:    srv,
+		id:     id,
+		remote: conn.RemoteAddr(),
+		local:  conn.LocalAddr(),
+		ctx:    ctx,
+		cancel: cancel,
+		conn:   conn,
+		r:      bufio.NewReaderSize(conn, readBufSize),
+		cwd:    "/",
+		facts:  defaultFacts,
+	}
+	s.upLimit = newLimiter(srv.MaxUploadRate)
+	s.downLimit = newLimiter(srv.MaxDownloadRate)
+	s.log = srv.log.With("session", id, "remote", s.remote.String())
+	return s
+}
+
+// info describes the session for hooks.
+func (s *session) info() SessionInfo {
+	si := SessionInfo{ID: s.id, RemoteAddr: s.remote, LocalAddr: s.local, TLS: s.tls.control}
+	if s.acct != nil {
+		si.User, si.Anonymous = s.acct.User, s.acct.Anonymous
+	}
+	return si
+}
+
+// serve runs the session until the client quits, the connection fails or
+// the server closes it.
+func (s *session) serve(implicitTLS bool) {
+	defer s.finish()
+	s.log.Info("session opened", "local", s.local.String())
+	if h := s.srv.Hooks.Connect; h != nil {
+		h(s.info())
+	}
+	if implicitTLS {
+		if err := s.startTLS(true); err != nil {
+			s.log.Info("implicit TLS handshake failed", "err", err)
+			return
+		}
+	}
+	banner := s.srv.Banner
+	if banner == "" {
+		banner = DefaultBanner
+	}
+	s.reply(220, banner)
+	for !s.quit {
+		line, err := s.readLine()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("control connection ended", "err", err)
+			}
+			return
+		}
+		s.handle(line)
+	}
+}
+
+// finish tears the session down: it waits for a running transfer to end
+// (its connection is closed, so it ends promptly), closes everything and
+// runs the hooks.
+func (s *session) finish() {
+	s.mu.Lock()
+	s.closed = true
+	conn := s.conn
+	s.mu.Unlock()
+	conn.Close()
+	s.abortTransfer()
+	s.data.close()
+	s.cancel()
+	if s.acct != nil {
+		if h := s.srv.Hooks.Logout; h != nil {
+			h(s.info())
+		}
+	}
+	if h := s.srv.Hooks.Disconnect; h != nil {
+		h(s.info())
+	}
+	s.srv.forget(s)
+	s.log.Info("session closed")
+}
+
+// kill closes the connections of the session at once; serve then returns.
+func (s *session) kill() {
+	s.mu.Lock()
+	s.closed = true
+	conn, x := s.conn, s.xfer
+	s.mu.Unlock()
+	conn.Close()
+	if x != nil {
+		x.abort()
+	}
+}
+
+// closeIfIdle says 421 and closes the session if it is waiting for a
+// command with no transfer running; Shutdown calls it until all are gone.
+func (s *session) closeIfIdle() {
+	s.mu.Lock()
+	idle := s.idle && s.xfer == nil && !s.closed
+	if idle {
+		s.closed = true
+	}
+	conn := s.conn
+	s.mu.Unlock()
+	if idle {
+		s.reply(421, "Server is shutting down; goodbye.")
+		conn.Close()
+	}
+}
+
+func (s *session) setIdle(idle bool) {
+	s.mu.Lock()
+	s.idle = idle
+	s.mu.Unlock()
+}
+
+// readLine returns the next command line, terminator included. Lines over
+// maxLineLen are answered with 500 and skipped. The idle timeout applies to
+// the whole line (so a client sending a byte now and then cannot hold the
+// session) but is extended while a transfer runs.
+func (s *session) readLine() ([]byte, error) {
+	s.setIdle(true)
+	defer s.setIdle(false)
+	idle := duration(s.srv.IdleTimeout, DefaultIdleTimeout)
+	s.mu.Lock()
+	conn, closed := s.conn, s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, net.ErrClosed
+	}
+	setDeadline := func() {
+		if idle > 0 {
+			conn.SetReadDeadline(time.Now().Add(idle))
+		}
+	}
+	setDeadline()
+	s.line = s.line[:0]
+	overlong := false
+	for {
+		chunk, err := s.r.ReadSlice('\n')
+		if len(s.line)+len(chunk) > maxLineLen {
+			overlong = true
+			s.line = s.line[:0]
+		} else if !overlong {
+			s.line = append(s.line, chunk...)
+		}
+		switch {
+		case err == nil && overlong:
+			s.reply(500, "Command line too long.")
+			overlong = false
+			setDeadline()
+			continue
+		case err == nil:
+			if cap(s.line) > 4*readBufSize && len(s.line) <= readBufSize {
+				s.line = append([]byte(nil), s.line...) // give back a grown buffer
+			}
+			return s.line, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case isTimeout(err) && s.transferring():
+			setDeadline()
+			continue
+		case isTimeout(err):
+			s.reply(421, "Control connection timed out.")
+			s.log.Info("idle timeout", "after", idle)
+			return nil, err
+		}
+		return nil, err
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// handle parses and runs one command line.
+func (s *session) handle(line []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in command handler", "panic", r, "stack", string(debug.Stack()))
+			s.reply(421, "Internal server error; closing the connection.")
+			s.quit = true
+		}
+	}()
+	rawVerb, arg := parseLine(line)
+	if len(rawVerb) == 0 {
+		s.reply(500, "Empty command line.")
+		return
+	}
+	cmd := s.srv.cmds[string(rawVerb)]
+	if cmd == nil {
+		s.log.Debug("unknown command", "verb", truncate(string(rawVerb), 16))
+		s.reply(500, fmt.Sprintf("Unknown command %q.", truncate(string(rawVerb), 16)))
+		return
+	}
+	verb := cmd.name
+	if s.srv.log.Enabled(s.ctx, slog.LevelDebug) {
+		shown := arg
+		if verb == "PASS" && !IsAnonymous(s.userName) {
+			shown = "****"
+		}
+		s.log.Debug("command", "verb", verb, "arg", shown)
+	}
+	if !cmd.concurrent {
+		s.waitTransfer()
+	}
+	switch {
+	case cmd.auth && s.acct == nil:
+		s.reply(530, "Please log in with USER and PASS first.")
+	case cmd.arg == argRequired && arg == "":
+		s.reply(501, fmt.Sprintf("Syntax error: %s needs an argument.", verb))
+	case cmd.arg == argNone && arg != "":
+		s.reply(501, fmt.Sprintf("Syntax error: %s takes no argument.", verb))
+	case hasNUL(arg):
+		s.reply(501, "Syntax error: NUL byte in argument.")
+	case !s.tlsAllows(verb):
+		// tlsAllows replied.
+	default:
+		cmd.handler(s, arg)
+	}
+}
+
+func hasNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// reply writes a one-line reply.
+func (s *session) reply(code int, msg string) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	b := strconv.AppendInt(s.wbuf[:0], int64(code), 10)
+	b = append(b, ' ')
+	b = appendReplyText(b, msg)
+	s.send(b)
+}
+
+// replyLines writes a multi-line reply: "code-first", the lines in between
+// as they are (a leading space is added to a line that starts with a
+// digit, per RFC 959), and "code last".
+func (s *session) replyLines(code int, first string, lines []string, last string) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	b := strconv.AppendInt(s.wbuf[:0], int64(code), 10)
+	b = append(b, '-')
+	b = appendReplyText(b, first)
+	for _, l := range lines {
+		if l != "" && l[0] >= '0' && l[0] <= '9' {
+			b = append(b, ' ')
+		}
+		b = appendReplyText(b, l)
+	}
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = appendReplyText(b, last)
+	s.send(b)
+}
+
+// appendReplyText appends msg and CRLF. A CR or LF inside msg (a file name
+// can hold them) would end the reply early, so it is sent as RFC 2640 asks:
+// CR as CR NUL, LF as NUL.
+func appendReplyText(b []byte, msg string) []byte {
+	for i := 0; i < len(msg); i++ {
+		switch c := msg[i]; c {
+		case '\r':
+			b = append(b, '\r', 0)
+		case '\n':
+			b = append(b, 0)
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '\r', '\n')
+}
+
+// send writes b on the control connection; the caller holds wmu.
+func (s *session) send(b []byte) {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	conn.SetWriteDeadline(time.Now().Add(replyTimeout))
+	if _, err := conn.Write(b); err != nil {
+		s.log.Debug("reply not sent", "err", err)
+		conn.Close() // the reader sees it and ends the session
+	}
+	if cap(b) > 4096 {
+		b = nil // do not keep a large listing's buffer for an idle session
+	}
+	s.wbuf = b[:0]
+}
+
+// abs turns a path argument into a cleaned virtual path.
+func (s *session) abs(arg string) string {
+	if arg == "" {
+		return s.cwd
+	}
+	if arg[0] == '/' {
+		return path.Clean(arg)
+	}
+	return path.Join(s.cwd, arg)
+}
+
+// permit reports whether the user holds p at the virtual path vpath, and
+// answers 550 when not.
+func (s *session) permit(p Perm, vpath string) bool {
+	if s.acct.Perms.For(vpath).Has(p) {
+		return true
+	}
+	s.reply(550, "Permission denied.")
+	return false
+}
+
+// can reports, without replying, whether the user holds p at vpath.
+func (s *session) can(p Perm, vpath string) bool {
+	return s.acct != nil && s.acct.Perms.For(vpath).Has(p)
+}
+
+// startTLS turns the control connection into a TLS server connection and
+// completes the handshake within the data timeout.
+func (s *session) startTLS(implicit bool) error {
+	s.mu.Lock()
+	raw := s.conn
+	s.mu.Unlock()
+	tc := tls.Server(raw, s.controlTLSConfig())
+	raw.SetDeadline(time.Now().Add(duration(s.srv.DataTimeout, DefaultDataTimeout)))
+	if err := tc.HandshakeContext(s.ctx); err != nil {
+		return fmt.Errorf("ftp: TLS handshake: %w", err)
+	}
+	raw.SetDeadline(time.Time{})
+	s.mu.Lock()
+	s.conn = tc
+	s.mu.Unlock()
+	s.r = bufio.NewReaderSize(tc, readBufSize)
+	s.tls.control = true
+	if implicit {
+		s.tls.pbsz, s.tls.prot = true, true // implicit FTPS protects data by default
+	}
+	return nil
+}

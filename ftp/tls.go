@@ -1,0 +1,215 @@
+package ftp
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// tlsState is a session's FTPS state (RFC 4217).
+type tlsState struct {
+	control bool // the control connection is TLS
+	pbsz    bool // PBSZ was sent
+	prot    bool // PROT P: data connections are TLS
+	// stamp marks the TLS session tickets of this session, so that data
+	// connections can be required to resume this very session.
+	stamp         []byte
+	ctlCfg, dataCfg *tls.Config
+}
+
+// resetData forgets the data protection level (REIN, logout).
+func (t *tlsState) resetData() {
+	t.pbsz, t.prot = false, false
+}
+
+// errNotResumed refuses a data connection that did not resume the control
+// connection's TLS session.
+var errNotResumed = errors.New("TLS session of the data connection was not resumed from the control connection (session reuse is required)")
+
+// tlsBase returns the server's TLS configuration with its floor raised to
+// TLS 1.2. One shared value, so that tickets issued on a control
+// connection decrypt on its data connections.
+func (srv *Server) tlsBase() *tls.Config {
+	srv.tlsOnce.Do(func() {
+		cfg := srv.TLSConfig.Clone()
+		if cfg.MinVersion < tls.VersionTLS12 {
+			cfg.MinVersion = tls.VersionTLS12
+		}
+		srv.tlsCfg = cfg
+	})
+	return srv.tlsCfg
+}
+
+// controlTLSConfig is the configuration for the control connection.
+func (s *session) controlTLSConfig() *tls.Config {
+	base := s.srv.tlsBase()
+	if !s.srv.TLSSessionReuseRequired {
+		return base
+	}
+	s.setupReuse(base)
+	return s.tls.ctlCfg
+}
+
+// dataTLSConfig is the configuration for data connections.
+func (s *session) dataTLSConfig() *tls.Config {
+	base := s.srv.tlsBase()
+	if !s.srv.TLSSessionReuseRequired {
+		return base
+	}
+	s.setupReuse(base)
+	return s.tls.dataCfg
+}
+
+// setupReuse builds the per-session configurations that enforce session
+// reuse: tickets are stamped with the session's random stamp, data
+// connections accept only tickets so stamped, and a data handshake that
+// did not resume is refused.
+func (s *session) setupReuse(base *tls.Config) {
+	if s.tls.ctlCfg != nil {
+		return
+	}
+	stamp := make([]byte, 16)
+	rand.Read(stamp)
+	stamp = append([]byte("ftpshare/ctl:"), stamp...)
+	s.tls.stamp = stamp
+	wrap := func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		ss.Extra = append(ss.Extra, stamp)
+		return base.EncryptTicket(cs, ss)
+	}
+	ctl := base.Clone()
+	ctl.WrapSession = wrap
+	data := base.Clone()
+	data.WrapSession = wrap
+	data.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := base.DecryptTicket(identity, cs)
+		if err != nil || ss == nil {
+			return nil, nil // not ours: a full handshake, then refused below
+		}
+		for _, e := range ss.Extra {
+			if bytes.Equal(e, stamp) {
+				return ss, nil
+			}
+		}
+		return nil, nil
+	}
+	data.VerifyConnection = func(cs tls.ConnectionState) error {
+		if !cs.DidResume {
+			return errNotResumed
+		}
+		if base.VerifyConnection != nil {
+			return base.VerifyConnection(cs)
+		}
+		return nil
+	}
+	s.tls.ctlCfg, s.tls.dataCfg = ctl, data
+}
+
+// secureData wraps a new data connection in TLS when PROT P is in force.
+func (s *session) secureData(conn net.Conn) (net.Conn, error) {
+	if !s.tls.prot {
+		return conn, nil
+	}
+	tc := tls.Server(conn, s.dataTLSConfig())
+	conn.SetDeadline(time.Now().Add(duration(s.srv.DataTimeout, DefaultDataTimeout)))
+	// An explicit handshake: a zero-byte transfer would otherwise never
+	// start one, and the client would wait for it.
+	if err := tc.HandshakeContext(s.ctx); err != nil {
+		conn.Close()
+		if errors.Is(err, errNotResumed) {
+			return nil, errNotResumed
+		}
+		return nil, fmt.Errorf("TLS handshake on the data connection failed: %w", err)
+	}
+	conn.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+// tlsAllows applies the TLS policy to a command before it runs, replying
+// when it refuses.
+func (s *session) tlsAllows(verb string) bool {
+	if !s.srv.TLSControlRequired || s.tls.control {
+		return true
+	}
+	switch verb {
+	case "USER":
+		s.reply(534, "TLS is required: send AUTH TLS before logging in.")
+		return false
+	case "PASS":
+		s.reply(530, "TLS is required: send AUTH TLS before logging in.")
+		return false
+	}
+	return true
+}
+
+func (s *session) handleAUTH(arg string) {
+	mech := strings.ToUpper(strings.TrimSpace(arg))
+	switch {
+	case s.srv.TLSConfig == nil:
+		s.reply(502, "TLS is not enabled on this server.")
+		return
+	case s.tls.control:
+		s.reply(503, "Already using TLS.")
+		return
+	case mech != "TLS" && mech != "TLS-C" && mech != "SSL" && mech != "TLS-P":
+		s.reply(504, "Unknown security mechanism; use AUTH TLS.")
+		return
+	case s.r.Buffered() > 0:
+		// Bytes sent after AUTH before the handshake would be read as if
+		// protected (a command-injection trick); refuse them.
+		s.reply(503, "Commands pipelined after AUTH are not allowed.")
+		s.quit = true
+		return
+	}
+	s.reply(234, "AUTH "+mech+" successful; start the TLS handshake.")
+	if err := s.startTLS(false); err != nil {
+		s.log.Info("TLS handshake failed", "err", err)
+		s.quit = true
+		return
+	}
+	// Old clients that say AUTH SSL expect protected data by default.
+	s.tls.prot = mech == "SSL" || mech == "TLS-P"
+	s.log.Debug("control connection secured", "mechanism", mech)
+}
+
+func (s *session) handlePBSZ(arg string) {
+	if !s.tls.control {
+		s.reply(503, "PBSZ requires AUTH TLS first.")
+		return
+	}
+	s.tls.pbsz = true
+	s.reply(200, "PBSZ=0")
+}
+
+func (s *session) handlePROT(arg string) {
+	if !s.tls.control {
+		s.reply(503, "PROT requires AUTH TLS first.")
+		return
+	}
+	switch strings.ToUpper(strings.TrimSpace(arg)) {
+	case "C":
+		s.tls.prot = false
+		s.reply(200, "Protection level set to C (clear).")
+	case "P":
+		s.tls.prot = true
+		s.reply(200, "Protection level set to P (private).")
+	case "S", "E":
+		s.reply(536, "Protection level not supported; use C or P.")
+	default:
+		s.reply(504, "Unknown protection level; use C or P.")
+	}
+}
+
+func (s *session) handleCCC(string) {
+	if !s.tls.control {
+		s.reply(533, "The control connection is not protected.")
+		return
+	}
+	// Clearing the control channel would expose later commands; RFC 4217
+	// lets a server refuse with 534.
+	s.reply(534, "CCC refused: the control connection stays encrypted.")
+}

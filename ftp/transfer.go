@@ -1,0 +1,750 @@
+package ftp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+const (
+	// zeroCopyChunk is how much one sendfile/splice call may move before
+	// the loop counts progress and renews the stall deadline.
+	zeroCopyChunk = 4 << 20
+	// copyBufSize is the buffer of the user-space path (TLS, ASCII,
+	// non-os.File storage): large, because TLS has no zero-copy path.
+	copyBufSize = 256 << 10
+)
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// transfer is a command running on the data connection: a file transfer
+// or a listing. It runs in its own goroutine so that the control
+// connection stays responsive (ABOR, STAT, NOOP).
+type transfer struct {
+	cmd    string
+	path   string
+	offset int64
+	start  time.Time
+	bytes  atomic.Int64
+	done   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	aborted atomic.Bool
+	mu      sync.Mutex
+	conn    net.Conn
+}
+
+// abort stops the transfer: it closes the data connection, which makes
+// the copy return at once.
+func (x *transfer) abort() {
+	x.aborted.Store(true)
+	x.cancel()
+	x.mu.Lock()
+	c := x.conn
+	x.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+func (x *transfer) setConn(c net.Conn) {
+	x.mu.Lock()
+	x.conn = c
+	x.mu.Unlock()
+	if x.aborted.Load() {
+		c.Close()
+	}
+}
+
+func (s *session) currentTransfer() *transfer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.xfer
+}
+
+func (s *session) transferring() bool { return s.currentTransfer() != nil }
+
+// waitTransfer blocks until the running transfer, if any, has replied.
+func (s *session) waitTransfer() {
+	if x := s.currentTransfer(); x != nil {
+		<-x.done
+	}
+}
+
+// abortTransfer stops the running transfer, if any, and waits for it.
+func (s *session) abortTransfer() bool {
+	x := s.currentTransfer()
+	if x == nil {
+		return false
+	}
+	x.abort()
+	<-x.done
+	return true
+}
+
+func (s *session) handleABOR(string) {
+	if !s.abortTransfer() {
+		s.data.close()
+		s.reply(225, "No transfer to abort.")
+		return
+	}
+	s.reply(226, "ABOR command successful.")
+}
+
+// dataReady checks that a transfer command can open a data connection, and
+// answers when it cannot.
+func (s *session) dataReady() bool {
+	if !s.data.ready() {
+		s.reply(425, "Use PASV, EPSV, PORT or EPRT first.")
+		return false
+	}
+	if s.srv.TLSDataRequired && !s.tls.prot {
+		s.reply(521, "Data connections must be encrypted: send PBSZ 0 and PROT P first.")
+		return false
+	}
+	return true
+}
+
+// xferResult is how a transfer body ended.
+type xferResult struct {
+	code int
+	msg  string
+}
+
+// startTransfer replies 150 and runs body on the data connection in a new
+// goroutine. body's result is the final reply; it runs with the data
+// connection open and must not close it.
+func (s *session) startTransfer(cmd, vpath, opening string, offset int64, body func(x *transfer, conn net.Conn) xferResult) {
+	l, active, _ := s.data.take()
+	ctx, cancel := context.WithCancel(s.ctx)
+	x := &transfer{cmd: cmd, path: vpath, offset: offset, start: time.Now(), done: make(chan struct{}), ctx: ctx, cancel: cancel}
+	s.mu.Lock()
+	s.xfer = x
+	s.mu.Unlock()
+	s.reply(150, opening)
+	go s.runTransfer(x, l, active, body)
+}
+
+func (s *session) runTransfer(x *transfer, l *net.TCPListener, active netip.AddrPort, body func(x *transfer, conn net.Conn) xferResult) {
+	res := xferResult{426, "Transfer aborted."}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in transfer", "panic", r)
+			res = xferResult{451, "Internal server error; transfer aborted."}
+		}
+		x.cancel()
+		s.reply(res.code, res.msg)
+		// The idle clock starts again now, not from before the transfer.
+		if idle := duration(s.srv.IdleTimeout, DefaultIdleTimeout); idle > 0 {
+			s.mu.Lock()
+			s.conn.SetReadDeadline(time.Now().Add(idle))
+			s.mu.Unlock()
+		}
+		s.mu.Lock()
+		s.xfer = nil
+		s.mu.Unlock()
+		close(x.done)
+	}()
+	conn, err := s.openData(x.ctx, l, active)
+	if err == nil {
+		conn, err = s.secureData(conn)
+	}
+	if err != nil {
+		if x.aborted.Load() {
+			res = xferResult{426, "Transfer aborted."}
+		} else {
+			s.log.Info("data connection failed", "cmd", x.cmd, "err", err)
+			res = xferResult{425, "Can't open data connection: " + err.Error()}
+		}
+		body(x, nil)
+		return
+	}
+	x.setConn(conn)
+	res = body(x, conn)
+	if err := conn.Close(); err != nil && res.code < 400 && !x.aborted.Load() {
+		res = xferResult{426, "Data connection closed with an error; transfer may be incomplete."}
+	}
+}
+
+// failure turns a copy error into the reply for it.
+func (s *session) failure(x *transfer, err error, upload bool) xferResult {
+	switch {
+	case x.aborted.Load():
+		return xferResult{426, "Transfer aborted."}
+	case isTimeout(err):
+		return xferResult{426, "Data connection stalled; transfer aborted."}
+	}
+	var fe *fileError
+	if errors.As(err, &fe) {
+		code, msg, known := fsReply(fe.err)
+		if !known {
+			s.log.Warn("file error during transfer", "path", x.path, "err", fe.err)
+		}
+		if code == 550 || code == 553 {
+			code, msg = 451, "Local error in processing: "+msg
+		}
+		return xferResult{code, msg}
+	}
+	if upload {
+		return xferResult{426, "Data connection broken; upload incomplete (the partial file is kept)."}
+	}
+	return xferResult{426, "Data connection broken; transfer aborted."}
+}
+
+// fileError marks an error of the file (not of the network) in a copy.
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+// report logs a finished file transfer and runs its hooks.
+func (s *session) report(x *transfer, upload bool, err error) {
+	n := x.bytes.Load()
+	d := time.Since(x.start)
+	secs := d.Seconds()
+	var rateStr string
+	if secs > 0 {
+		rateStr = formatRate(float64(n) / secs)
+	}
+	if err == nil {
+		s.log.Info("transfer complete", "cmd", x.cmd, "path", x.path, "bytes", n, "seconds", round3(secs), "rate", rateStr)
+	} else {
+		s.log.Info("transfer incomplete", "cmd", x.cmd, "path", x.path, "bytes", n, "seconds", round3(secs), "rate", rateStr, "err", err)
+	}
+	ti := TransferInfo{Session: s.info(), Command: x.cmd, Path: x.path, Offset: x.offset, Bytes: n, Duration: d, Err: err}
+	h := &s.srv.Hooks
+	var f func(TransferInfo)
+	switch {
+	case upload && err == nil:
+		f = h.FileReceived
+	case upload:
+		f = h.IncompleteReceived
+	case err == nil:
+		f = h.FileSent
+	default:
+		f = h.IncompleteSent
+	}
+	if f != nil {
+		f(ti)
+	}
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+func formatRate(bps float64) string {
+	switch {
+	case bps >= 1<<30:
+		return strconv.FormatFloat(bps/(1<<30), 'f', 2, 64) + " GiB/s"
+	case bps >= 1<<20:
+		return strconv.FormatFloat(bps/(1<<20), 'f', 2, 64) + " MiB/s"
+	case bps >= 1<<10:
+		return strconv.FormatFloat(bps/(1<<10), 'f', 2, 64) + " KiB/s"
+	}
+	return strconv.FormatFloat(bps, 'f', 0, 64) + " B/s"
+}
+
+// limiter returns the session's rate limiter for a direction, or nil.
+func (s *session) limiter(upload bool) *rate.Limiter {
+	if upload {
+		return s.upLimit
+	}
+	return s.downLimit
+}
+
+func newLimiter(bps int64) *rate.Limiter {
+	if bps <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(bps), limitChunk(bps))
+}
+
+// limitChunk is the size of one rate-limited step: a quarter second of
+// data, so the flow stays smooth, within sane bounds.
+func limitChunk(bps int64) int {
+	return int(min(max(bps/4, 4<<10), zeroCopyChunk))
+}
+
+func (s *session) handleRETR(arg string) {
+	p := s.abs(arg)
+	if !s.permit(PermRetrieve, p) {
+		return
+	}
+	offset := s.restOffset
+	s.restOffset = 0
+	f, err := s.acct.FS.OpenFile(p, os.O_RDONLY, 0)
+	if err != nil {
+		s.replyFSErr("retr", p, err)
+		return
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		f.Close()
+		s.replyFSErr("retr", p, err)
+		return
+	case fi.IsDir():
+		f.Close()
+		s.reply(550, "Is a directory.")
+		return
+	case !fi.Mode().IsRegular():
+		f.Close()
+		s.reply(550, "Not a regular file.")
+		return
+	case offset > fi.Size():
+		f.Close()
+		s.reply(554, fmt.Sprintf("REST offset %d is beyond the end of the file (%d bytes).", offset, fi.Size()))
+		return
+	}
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			f.Close()
+			s.replyFSErr("retr", p, err)
+			return
+		}
+	}
+	if !s.dataReady() {
+		f.Close()
+		return
+	}
+	ascii := s.ascii
+	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", modeName(ascii), p, fi.Size()-offset)
+	s.startTransfer("RETR", p, opening, offset, func(x *transfer, conn net.Conn) xferResult {
+		defer f.Close()
+		if conn == nil {
+			return xferResult{} // the data connection failed; nothing was sent
+		}
+		err := s.sendFile(x, conn, f, ascii)
+		if err != nil {
+			s.report(x, false, err)
+			return s.failure(x, err, false)
+		}
+		s.report(x, false, nil)
+		return xferResult{226, "Transfer complete."}
+	})
+}
+
+func modeName(ascii bool) string {
+	if ascii {
+		return "ASCII"
+	}
+	return "BINARY"
+}
+
+// sendFile copies f to the data connection: with sendfile when both ends
+// allow it, else through a large buffer (converting to CRLF in ASCII mode).
+func (s *session) sendFile(x *transfer, conn net.Conn, f File, ascii bool) error {
+	stall := duration(s.srv.StallTimeout, DefaultStallTimeout)
+	lim := s.limiter(false)
+	tc, tcpOK := conn.(*net.TCPConn)
+	osf, fileOK := f.(*os.File)
+	if tcpOK && fileOK && !ascii {
+		chunk := int64(zeroCopyChunk)
+		if lim != nil {
+			chunk = int64(lim.Burst())
+		}
+		lr := &io.LimitedReader{R: osf}
+		for {
+			if lim != nil {
+				if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
+					return err
+				}
+			}
+			lr.N = chunk
+			setDeadline(tc.SetWriteDeadline, stall)
+			n, err := io.Copy(tc, lr)
+			x.bytes.Add(n)
+			if err != nil {
+				return classifyCopyErr(err)
+			}
+			if n < chunk {
+				return nil
+			}
+		}
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	in := buf
+	var conv asciiEncoder
+	if ascii {
+		in = buf[:len(buf)/2] // the other half takes the CRs that LFs gain
+	}
+	if lim != nil {
+		in = in[:min(len(in), lim.Burst())]
+	}
+	for {
+		n, rerr := f.Read(in)
+		if n > 0 {
+			out := in[:n]
+			if ascii {
+				out = conv.encode(buf[len(buf)/2:len(buf)/2], in[:n])
+			}
+			if lim != nil {
+				if err := lim.WaitN(x.ctx, len(out)); err != nil {
+					return err
+				}
+			}
+			setDeadline(conn.SetWriteDeadline, stall)
+			w, err := conn.Write(out)
+			x.bytes.Add(int64(w))
+			if err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return &fileError{rerr}
+		}
+	}
+}
+
+// classifyCopyErr tells file errors from network errors after a zero-copy
+// call: splice reports both through one error wrapped as a write to the
+// file, so the errno decides.
+func classifyCopyErr(err error) error {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG, syscall.EIO, syscall.EROFS} {
+		if errors.Is(err, errno) {
+			return &fileError{err}
+		}
+	}
+	return err
+}
+
+func setDeadline(set func(time.Time) error, d time.Duration) {
+	if d > 0 {
+		set(time.Now().Add(d))
+	} else {
+		set(time.Time{})
+	}
+}
+
+// asciiEncoder turns bare LF into CRLF, leaving existing CRLF alone, even
+// when a CR and its LF fall in different chunks.
+type asciiEncoder struct{ lastCR bool }
+
+func (e *asciiEncoder) encode(dst, src []byte) []byte {
+	for _, c := range src {
+		if c == '\n' && !e.lastCR {
+			dst = append(dst, '\r')
+		}
+		dst = append(dst, c)
+		e.lastCR = c == '\r'
+	}
+	return dst
+}
+
+// asciiDecoder turns CRLF into LF; a lone CR is kept. A CR at the end of a
+// chunk is held back until the next byte is known.
+type asciiDecoder struct{ pendingCR bool }
+
+func (d *asciiDecoder) decode(dst, src []byte) []byte {
+	for _, c := range src {
+		if d.pendingCR {
+			d.pendingCR = false
+			if c != '\n' {
+				dst = append(dst, '\r')
+			}
+		}
+		if c == '\r' {
+			d.pendingCR = true
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// flush returns a CR held back at the end of the stream.
+func (d *asciiDecoder) flush(dst []byte) []byte {
+	if d.pendingCR {
+		d.pendingCR = false
+		dst = append(dst, '\r')
+	}
+	return dst
+}
+
+func (s *session) handleSTOR(arg string) { s.store("STOR", s.abs(arg), false) }
+
+func (s *session) handleAPPE(arg string) { s.store("APPE", s.abs(arg), true) }
+
+func (s *session) handleSTOU(arg string) {
+	if !s.dataReady() {
+		return
+	}
+	dir, prefix := s.cwd, "ftp"
+	if arg != "" {
+		p := s.abs(arg)
+		dir, prefix = path.Dir(p), path.Base(p)
+	}
+	if !s.permit(PermStore, dir) {
+		return
+	}
+	// The name the client suggested, if free, else the name with a
+	// random suffix; O_EXCL makes "free" certain.
+	var f File
+	var p string
+	var err error
+	for i := 0; i < 10; i++ {
+		p = path.Join(dir, prefix)
+		if i > 0 || arg == "" {
+			var b [4]byte
+			rand.Read(b[:])
+			p += "." + hex.EncodeToString(b[:])
+		}
+		f, err = s.acct.FS.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	if err != nil {
+		s.replyFSErr("stou", p, err)
+		return
+	}
+	unlock, ok := s.srv.lockUpload(s.acct.FS, p)
+	if !ok {
+		f.Close()
+		s.reply(450, "File is being uploaded by another session.")
+		return
+	}
+	noop := func() error { return nil }
+	s.receive("STOU", p, f, 0, unlock, noop, func() { s.acct.FS.Remove(p) }, "FILE: "+path.Base(p))
+}
+
+// store runs STOR and APPE. Replacing an existing file destroys it, so it
+// needs the delete permission as well as store (a drop box can then take
+// new files without letting anyone overwrite them).
+func (s *session) store(cmd, p string, appendMode bool) {
+	need := PermStore
+	if appendMode {
+		need = PermAppend
+	}
+	if !s.permit(need, p) {
+		return
+	}
+	offset := s.restOffset
+	s.restOffset = 0
+	fi, statErr := s.acct.FS.Stat(p)
+	exists := statErr == nil
+	switch {
+	case exists && fi.IsDir():
+		s.reply(550, "Is a directory.")
+		return
+	case exists && !fi.Mode().IsRegular():
+		s.reply(550, "Not a regular file.")
+		return
+	case exists && !appendMode && !s.can(PermDelete, p):
+		s.reply(550, "File exists; permission denied to replace it.")
+		return
+	case offset > 0 && !exists:
+		s.reply(550, "No such file or directory to resume.")
+		return
+	case exists && offset > fi.Size():
+		s.reply(554, fmt.Sprintf("REST offset %d is beyond the end of the file (%d bytes).", offset, fi.Size()))
+		return
+	}
+	if !s.dataReady() {
+		return
+	}
+	unlock, ok := s.srv.lockUpload(s.acct.FS, p)
+	if !ok {
+		s.reply(450, "File is being uploaded by another session.")
+		return
+	}
+	// Never O_APPEND: the kernel will not splice into such a file. An
+	// existing file is truncated only once the data connection is open,
+	// so a failed connection loses nothing.
+	flag := os.O_WRONLY | os.O_CREATE
+	if !exists {
+		flag |= os.O_EXCL
+	}
+	f, err := s.acct.FS.OpenFile(p, flag, 0o644)
+	if err != nil {
+		unlock()
+		s.replyFSErr(cmd, p, err)
+		return
+	}
+	truncateAt := int64(-1)
+	var seekErr error
+	switch {
+	case appendMode && offset == 0:
+		offset, seekErr = f.Seek(0, io.SeekEnd)
+	case offset > 0:
+		_, seekErr = f.Seek(offset, io.SeekStart)
+		if !appendMode {
+			truncateAt = offset // what follows the offset is what the client sends now
+		}
+	case exists:
+		truncateAt = 0
+	}
+	if seekErr != nil {
+		f.Close()
+		unlock()
+		s.replyFSErr(cmd, p, seekErr)
+		return
+	}
+	prepare := func() error {
+		if truncateAt < 0 {
+			return nil
+		}
+		t, ok := f.(interface{ Truncate(int64) error })
+		if !ok {
+			return errors.New("ftp: the filesystem's File cannot truncate; STOR over an existing file needs Truncate")
+		}
+		return t.Truncate(truncateAt)
+	}
+	cleanup := func() {
+		if !exists {
+			s.acct.FS.Remove(p) // created for nothing: no data connection came
+		}
+	}
+	s.receive(cmd, p, f, offset, unlock, prepare, cleanup, fmt.Sprintf("Opening %s mode data connection for %s.", modeName(s.ascii), p))
+}
+
+// receive runs an upload into f, already open and positioned. prepare
+// runs once the data connection is open; cleanup runs instead when it
+// could not be opened.
+func (s *session) receive(cmd, p string, f File, offset int64, unlock func(), prepare func() error, cleanup func(), opening string) {
+	ascii := s.ascii
+	s.startTransfer(cmd, p, opening, offset, func(x *transfer, conn net.Conn) xferResult {
+		defer unlock()
+		if conn == nil {
+			f.Close()
+			cleanup()
+			return xferResult{}
+		}
+		err := prepare()
+		if err == nil {
+			err = s.receiveFile(x, conn, f, ascii)
+		} else {
+			err = &fileError{err}
+		}
+		// 226 only once the file is safely closed.
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = &fileError{cerr}
+		}
+		s.report(x, true, err)
+		if err != nil {
+			return s.failure(x, err, true)
+		}
+		return xferResult{226, "Transfer complete."}
+	})
+}
+
+// receiveFile copies the data connection into f: with splice when both
+// ends allow it, else through a large buffer (CRLF to LF in ASCII mode).
+func (s *session) receiveFile(x *transfer, conn net.Conn, f File, ascii bool) error {
+	stall := duration(s.srv.StallTimeout, DefaultStallTimeout)
+	lim := s.limiter(true)
+	tc, tcpOK := conn.(*net.TCPConn)
+	osf, fileOK := f.(*os.File)
+	if tcpOK && fileOK && !ascii {
+		chunk := int64(zeroCopyChunk)
+		if lim != nil {
+			chunk = int64(lim.Burst())
+		}
+		lr := &io.LimitedReader{R: tc}
+		for {
+			if lim != nil {
+				if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
+					return err
+				}
+			}
+			lr.N = chunk
+			setDeadline(tc.SetReadDeadline, stall)
+			n, err := io.Copy(osf, lr)
+			x.bytes.Add(n)
+			if err != nil {
+				return classifyCopyErr(err)
+			}
+			if n < chunk {
+				return nil
+			}
+		}
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	in, out := buf[:len(buf)/2], buf[len(buf)/2:]
+	if lim != nil {
+		in = in[:min(len(in), lim.Burst())]
+	}
+	var dec asciiDecoder
+	for {
+		setDeadline(conn.SetReadDeadline, stall)
+		n, rerr := conn.Read(in)
+		if n > 0 {
+			x.bytes.Add(int64(n))
+			data := in[:n]
+			if ascii {
+				data = dec.decode(out[:0], data)
+			}
+			if _, err := f.Write(data); err != nil {
+				return &fileError{err}
+			}
+			if lim != nil {
+				if err := lim.WaitN(x.ctx, n); err != nil {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			if tail := dec.flush(out[:0]); len(tail) > 0 {
+				if _, err := f.Write(tail); err != nil {
+					return &fileError{err}
+				}
+			}
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// lockUpload reserves a file for one upload at a time, so that two clients
+// storing the same name cannot interleave their bytes: the second is
+// refused while the first runs.
+func (srv *Server) lockUpload(fsys FileSystem, p string) (unlock func(), ok bool) {
+	key := uploadKey{fsys: fsys, path: p}
+	if d, isRoot := fsys.(interface{ Dir() string }); isRoot {
+		// Users whose homes overlap share files on disk.
+		key = uploadKey{path: path.Join(d.Dir(), p)}
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.uploads == nil {
+		srv.uploads = make(map[uploadKey]struct{})
+	}
+	if _, busy := srv.uploads[key]; busy {
+		return nil, false
+	}
+	srv.uploads[key] = struct{}{}
+	return func() {
+		srv.mu.Lock()
+		delete(srv.uploads, key)
+		srv.mu.Unlock()
+	}, true
+}
+
+type uploadKey struct {
+	fsys FileSystem
+	path string
+}
