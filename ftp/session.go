@@ -70,7 +70,7 @@ type session struct {
 	// Per-session bandwidth limits, nil when unlimited.
 	upLimit, downLimit *rate.Limiter
 
-	tls  tlsState  // see tls.go
+	tls tlsState // see tls.go
 }
 
 func newSession(srv *Server, conn net.Conn, id uint64) *session {

@@ -18,7 +18,7 @@ type tlsState struct {
 	prot    bool // PROT P: data connections are TLS
 	// stamp marks the TLS session tickets of this session, so that data
 	// connections can be required to resume this very session.
-	stamp         []byte
+	stamp           []byte
 	ctlCfg, dataCfg *tls.Config
 }
 
