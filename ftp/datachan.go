@@ -186,7 +186,7 @@ func (s *session) handlePORT(arg string) {
 		s.reply(501, "Syntax error in PORT: expected h1,h2,h3,h4,p1,p2.")
 		return
 	}
-	s.setActive(target)
+	s.setActive("PORT", target)
 }
 
 func (s *session) handleEPRT(arg string) {
@@ -203,11 +203,11 @@ func (s *session) handleEPRT(arg string) {
 		s.reply(501, "Syntax error in EPRT: expected |1|a.b.c.d|port| or |2|ipv6|port|.")
 		return
 	}
-	s.setActive(target)
+	s.setActive("EPRT", target)
 }
 
 // setActive checks and records a PORT/EPRT target.
-func (s *session) setActive(target netip.AddrPort) {
+func (s *session) setActive(verb string, target netip.AddrPort) {
 	client := addrIP(s.remote)
 	switch {
 	case target.Addr().Unmap() != client && !s.srv.AllowForeignAddresses:
@@ -223,7 +223,7 @@ func (s *session) setActive(target netip.AddrPort) {
 	s.data.mu.Lock()
 	s.data.active = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
 	s.data.mu.Unlock()
-	s.reply(200, "PORT command successful.")
+	s.reply(200, verb+" command successful.")
 }
 
 var (
