@@ -131,7 +131,7 @@ func (s *session) handleSTAT(arg string) {
 	lines = append(lines, s.dataStatus())
 	if x := s.currentTransfer(); x != nil {
 		elapsed := time.Since(x.start).Round(time.Millisecond)
-		lines = append(lines, fmt.Sprintf(" Transferring (%s %s): %d bytes in %s", x.cmd, x.path, x.bytes.Load(), elapsed))
+		lines = append(lines, fmt.Sprintf(" Transferring (%s %s): %d bytes in %s", x.cmd, x.path, x.moved(), elapsed))
 	}
 	s.replyLines(211, "FTP server status:", lines, "End of status.")
 }

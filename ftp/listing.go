@@ -326,9 +326,9 @@ func (s *session) appendLS(b []byte, e *entry, now time.Time) []byte {
 	if st, ok := statOf(fi); ok {
 		nlink = st.nlink
 	}
-	b = appendPadded(b, strconv.AppendUint(nil, nlink, 10), 5)
-	b = append(b, " ftp      ftp     "...)
 	var num [20]byte
+	b = appendPadded(b, strconv.AppendUint(num[:0], nlink, 10), 5)
+	b = append(b, " ftp      ftp     "...)
 	b = appendPadded(b, strconv.AppendInt(num[:0], fi.Size(), 10), 13)
 	b = append(b, ' ')
 	b = appendLSTime(b, fi.ModTime().UTC(), now)

@@ -22,8 +22,7 @@ import (
 )
 
 const (
-	// zeroCopyChunk is how much one sendfile/splice call may move before
-	// the loop counts progress and renews the stall deadline.
+	// zeroCopyChunk caps one rate-limited step of the zero-copy path.
 	zeroCopyChunk = 4 << 20
 	// copyBufSize is the buffer of the user-space path (TLS, ASCII,
 	// non-os.File storage): large, because TLS has no zero-copy path.
@@ -45,9 +44,92 @@ type transfer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	aborted atomic.Bool
-	mu      sync.Mutex
-	conn    net.Conn
+	aborted  atomic.Bool
+	mu       sync.Mutex
+	conn     net.Conn
+	progress func() int64 // while a zero-copy runs: bytes moved so far
+}
+
+// moved returns the bytes moved so far, for STAT.
+func (x *transfer) moved() int64 {
+	x.mu.Lock()
+	progress := x.progress
+	x.mu.Unlock()
+	if progress != nil {
+		return progress()
+	}
+	return x.bytes.Load()
+}
+
+// zeroCopy runs copy, a single io.Copy between f and the data connection,
+// so that the kernel moves the whole file (sendfile or splice) with no
+// work per chunk in Go. Both calls advance f's offset, so a watchdog reads
+// progress from it, renews the stall deadline while bytes move, and
+// reports progress to STAT.
+func (x *transfer) zeroCopy(f *os.File, setConnDeadline func(time.Time) error, stall time.Duration, copy func() (int64, error)) (int64, error) {
+	start, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, &fileError{err}
+	}
+	progress := func() int64 {
+		pos, err := f.Seek(0, io.SeekCurrent)
+		if err != nil || pos < start {
+			return 0
+		}
+		return pos - start
+	}
+	x.mu.Lock()
+	x.progress = progress
+	x.mu.Unlock()
+	var stop func()
+	if stall > 0 {
+		setConnDeadline(time.Now().Add(stall))
+		stop = watchProgress(progress, stall, func() { setConnDeadline(time.Now().Add(stall)) })
+	}
+	n, err := copy()
+	if stop != nil {
+		stop()
+	}
+	x.mu.Lock()
+	x.progress = nil
+	x.mu.Unlock()
+	x.bytes.Add(n)
+	if err != nil {
+		return n, classifyCopyErr(err)
+	}
+	return n, nil
+}
+
+// watchProgress calls renew whenever progress() has moved since the last
+// look, a few times per stall period, until stop is called.
+func watchProgress(progress func() int64, stall time.Duration, renew func()) (stop func()) {
+	interval := min(max(stall/4, 10*time.Millisecond), 5*time.Second)
+	var mu sync.Mutex
+	stopped := false
+	last := int64(0)
+	var t *time.Timer
+	var check func()
+	check = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		if p := progress(); p != last {
+			last = p
+			renew()
+		}
+		t.Reset(interval)
+	}
+	mu.Lock()
+	t = time.AfterFunc(interval, check)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}
 }
 
 // abort stops the transfer: it closes the data connection, which makes
@@ -354,16 +436,15 @@ func (s *session) sendFile(x *transfer, conn net.Conn, f File, ascii bool) error
 	tc, tcpOK := conn.(*net.TCPConn)
 	osf, fileOK := f.(*os.File)
 	if tcpOK && fileOK && !ascii {
-		chunk := int64(zeroCopyChunk)
-		if lim != nil {
-			chunk = int64(lim.Burst())
+		if lim == nil {
+			_, err := x.zeroCopy(osf, tc.SetWriteDeadline, stall, func() (int64, error) { return io.Copy(tc, osf) })
+			return err
 		}
+		chunk := int64(lim.Burst())
 		lr := &io.LimitedReader{R: osf}
 		for {
-			if lim != nil {
-				if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
-					return err
-				}
+			if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
+				return err
 			}
 			lr.N = chunk
 			setDeadline(tc.SetWriteDeadline, stall)
@@ -656,16 +737,15 @@ func (s *session) receiveFile(x *transfer, conn net.Conn, f File, ascii bool) er
 	tc, tcpOK := conn.(*net.TCPConn)
 	osf, fileOK := f.(*os.File)
 	if tcpOK && fileOK && !ascii {
-		chunk := int64(zeroCopyChunk)
-		if lim != nil {
-			chunk = int64(lim.Burst())
+		if lim == nil {
+			_, err := x.zeroCopy(osf, tc.SetReadDeadline, stall, func() (int64, error) { return io.Copy(osf, tc) })
+			return err
 		}
+		chunk := int64(lim.Burst())
 		lr := &io.LimitedReader{R: tc}
 		for {
-			if lim != nil {
-				if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
-					return err
-				}
+			if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
+				return err
 			}
 			lr.N = chunk
 			setDeadline(tc.SetReadDeadline, stall)
