@@ -42,7 +42,6 @@ func (s *session) handlePASS(arg string) {
 	}
 	s.acct = acct
 	s.cwd = "/"
-	s.log = s.log.With("user", acct.User)
 	s.log.Info("login", "anonymous", acct.Anonymous)
 	if h := s.srv.Hooks.Login; h != nil {
 		h(s.info())
@@ -86,7 +85,6 @@ func (s *session) logout() {
 	}
 	s.log.Info("logout")
 	s.acct = nil
-	s.log = s.srv.log.With("session", s.id, "remote", s.remote.String())
 	s.cwd = "/"
 	s.renameFrom = ""
 	s.restOffset = 0

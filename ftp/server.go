@@ -150,6 +150,8 @@ type Server struct {
 	listeners map[*net.Listener]struct{}
 	sessions  map[*session]struct{}
 	perIP     map[netip.Addr]int
+	logs      logQueue
+	running   sync.WaitGroup // session goroutines
 	failures  loginFailures
 	uploads   map[uploadKey]struct{}
 	nextID    atomic.Uint64
@@ -259,8 +261,12 @@ func (srv *Server) accept(conn net.Conn, implicitTLS bool) {
 	s := newSession(srv, conn, srv.nextID.Add(1))
 	srv.sessions[s] = struct{}{}
 	srv.perIP[ip]++
+	srv.running.Add(1)
 	srv.mu.Unlock()
-	go s.serve(implicitTLS)
+	go func() {
+		defer srv.running.Done()
+		s.serve(implicitTLS)
+	}()
 }
 
 // refuseConn tells a refused client why, without letting it hold the server.
@@ -362,19 +368,21 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 			s.closeIfIdle()
 		}
 		if len(live) == 0 {
+			srv.waitSessions()
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			srv.closeSessions()
+			srv.waitSessions()
 			return ctx.Err()
 		case <-tick.C:
 		}
 	}
 }
 
-// Close stops the server at once: listeners and every connection are closed.
-// Transfers in progress are cut.
+// Close stops the server at once: listeners and every connection are closed
+// and transfers in progress are cut. It returns when the sessions have ended.
 func (srv *Server) Close() error {
 	srv.init()
 	srv.shutdown.Store(true)
@@ -382,7 +390,25 @@ func (srv *Server) Close() error {
 	err := srv.closeListeners()
 	srv.mu.Unlock()
 	srv.closeSessions()
+	srv.waitSessions()
 	return err
+}
+
+// waitSessions waits for the session goroutines to end (their connections
+// are closed, so they end promptly; the bound guards against a hook that
+// never returns) and for their log records to be written.
+func (srv *Server) waitSessions() {
+	done := make(chan struct{})
+	go func() {
+		srv.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		srv.log.Warn("ftp: sessions still running after Close")
+	}
+	srv.logs.flush()
 }
 
 func (srv *Server) closeSessions() {

@@ -34,7 +34,7 @@ const (
 type session struct {
 	srv    *Server
 	id     uint64
-	log    *slog.Logger
+	log    sessionLog
 	remote net.Addr
 	local  net.Addr
 	ctx    context.Context
@@ -89,7 +89,7 @@ func newSession(srv *Server, conn net.Conn, id uint64) *session {
 	}
 	s.upLimit = newLimiter(srv.MaxUploadRate)
 	s.downLimit = newLimiter(srv.MaxDownloadRate)
-	s.log = srv.log.With("session", id, "remote", s.remote.String())
+	s.log = sessionLog{s}
 	return s
 }
 
@@ -106,6 +106,13 @@ func (s *session) info() SessionInfo {
 // the server closes it.
 func (s *session) serve(implicitTLS bool) {
 	defer s.finish()
+	if s.start(implicitTLS) {
+		s.loop()
+	}
+}
+
+// start greets the client (after the TLS handshake for implicit FTPS).
+func (s *session) start(implicitTLS bool) bool {
 	s.log.Info("session opened", "local", s.local.String())
 	if h := s.srv.Hooks.Connect; h != nil {
 		h(s.info())
@@ -113,7 +120,7 @@ func (s *session) serve(implicitTLS bool) {
 	if implicitTLS {
 		if err := s.startTLS(true); err != nil {
 			s.log.Info("implicit TLS handshake failed", "err", err)
-			return
+			return false
 		}
 	}
 	banner := s.srv.Banner
@@ -121,6 +128,14 @@ func (s *session) serve(implicitTLS bool) {
 		banner = DefaultBanner
 	}
 	s.reply(220, banner)
+	return true
+}
+
+// loop reads and runs commands. It is kept apart from start, with a small
+// frame: an idle session waits here, and a shallow stack at that point lets
+// the garbage collector shrink the goroutine's stack (most of the memory
+// of an idle session).
+func (s *session) loop() {
 	for !s.quit {
 		line, err := s.readLine()
 		if err != nil {
@@ -196,21 +211,15 @@ func (s *session) setIdle(idle bool) {
 // the whole line (so a client sending a byte now and then cannot hold the
 // session) but is extended while a transfer runs.
 func (s *session) readLine() ([]byte, error) {
-	s.setIdle(true)
-	defer s.setIdle(false)
-	idle := duration(s.srv.IdleTimeout, DefaultIdleTimeout)
 	s.mu.Lock()
 	conn, closed := s.conn, s.closed
+	s.idle = true
 	s.mu.Unlock()
 	if closed {
 		return nil, net.ErrClosed
 	}
-	setDeadline := func() {
-		if idle > 0 {
-			conn.SetReadDeadline(time.Now().Add(idle))
-		}
-	}
-	setDeadline()
+	idle := duration(s.srv.IdleTimeout, DefaultIdleTimeout)
+	renewDeadline(conn, idle)
 	s.line = s.line[:0]
 	overlong := false
 	for {
@@ -221,28 +230,45 @@ func (s *session) readLine() ([]byte, error) {
 		} else if !overlong {
 			s.line = append(s.line, chunk...)
 		}
-		switch {
-		case err == nil && overlong:
-			s.reply(500, "Command line too long.")
-			overlong = false
-			setDeadline()
-			continue
-		case err == nil:
-			if cap(s.line) > 4*readBufSize && len(s.line) <= readBufSize {
-				s.line = append([]byte(nil), s.line...) // give back a grown buffer
-			}
-			return s.line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case isTimeout(err) && s.transferring():
-			setDeadline()
-			continue
-		case isTimeout(err):
-			s.reply(421, "Control connection timed out.")
-			s.log.Info("idle timeout", "after", idle)
+		if err == nil && !overlong {
+			break
+		}
+		if err = s.lineError(err, &overlong, conn, idle); err != nil {
+			s.setIdle(false)
 			return nil, err
 		}
-		return nil, err
+	}
+	s.setIdle(false)
+	if cap(s.line) > 4*readBufSize && len(s.line) <= readBufSize {
+		s.line = append([]byte(nil), s.line...) // give back a grown buffer
+	}
+	return s.line, nil
+}
+
+// lineError handles what interrupted the reading of a line: the end of an
+// overlong line, a full buffer, or a timeout. It returns nil to go on.
+func (s *session) lineError(err error, overlong *bool, conn net.Conn, idle time.Duration) error {
+	switch {
+	case err == nil: // the end of an overlong line
+		s.reply(500, "Command line too long.")
+		*overlong = false
+		renewDeadline(conn, idle)
+		return nil
+	case errors.Is(err, bufio.ErrBufferFull):
+		return nil
+	case isTimeout(err) && s.transferring():
+		renewDeadline(conn, idle)
+		return nil
+	case isTimeout(err):
+		s.reply(421, "Control connection timed out.")
+		s.log.Info("idle timeout", "after", idle)
+	}
+	return err
+}
+
+func renewDeadline(conn net.Conn, idle time.Duration) {
+	if idle > 0 {
+		conn.SetReadDeadline(time.Now().Add(idle))
 	}
 }
 
