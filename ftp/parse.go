@@ -11,7 +11,7 @@ const (
 // parseLine splits a raw command line into its verb, upper-cased, and its
 // argument. It drops the line terminator (CRLF or a bare LF) and Telnet
 // command sequences (clients send IAC IP IAC DM before ABOR), keeps every
-// other byte of the argument as it is, and skips spaces before the verb.
+// other byte of the argument as it is, and skips blanks before the verb.
 // The argument is what follows the first space after the verb. line is
 // modified in place; verb aliases it.
 func parseLine(line []byte) (verb []byte, arg string) {
@@ -20,8 +20,12 @@ func parseLine(line []byte) (verb []byte, arg string) {
 		n--
 	}
 	line = stripTelnet(line[:n])
+	// Skip blanks before the verb, and stray IAC bytes: a client that
+	// sends "IAC IP IAC" in band and the DM as TCP urgent data leaves a
+	// lone IAC before ABOR when the urgent byte is taken out of band. A
+	// verb never holds that byte, so nothing is lost.
 	i := 0
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == telnetIAC) {
 		i++
 	}
 	line = line[i:]
