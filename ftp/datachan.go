@@ -18,16 +18,14 @@ import (
 type dataState struct {
 	mu       sync.Mutex
 	listener *net.TCPListener // pending passive listener (one at most)
+	expire   *time.Timer      // closes listener if no transfer claims it
 	active   netip.AddrPort   // PORT/EPRT target, if valid
 	epsvAll  bool             // EPSV ALL: only EPSV from now on
 }
 
 // close forgets a prepared data channel and closes its listener.
 func (d *dataState) close() {
-	d.mu.Lock()
-	l := d.listener
-	d.listener, d.active = nil, netip.AddrPort{}
-	d.mu.Unlock()
+	l, _, _ := d.take()
 	if l != nil {
 		l.Close()
 	}
@@ -39,7 +37,31 @@ func (d *dataState) take() (l *net.TCPListener, active netip.AddrPort, ok bool) 
 	defer d.mu.Unlock()
 	l, active = d.listener, d.active
 	d.listener, d.active = nil, netip.AddrPort{}
+	if d.expire != nil {
+		d.expire.Stop()
+		d.expire = nil
+	}
 	return l, active, l != nil || active.IsValid()
+}
+
+// setListener makes l the pending passive listener. A listener that no
+// transfer claims within timeout is closed, so that idle sessions do not
+// hold ports of the passive range.
+func (d *dataState) setListener(l *net.TCPListener, timeout time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.listener = l
+	d.expire = time.AfterFunc(timeout, func() {
+		d.mu.Lock()
+		unclaimed := d.listener == l
+		if unclaimed {
+			d.listener, d.expire = nil, nil
+		}
+		d.mu.Unlock()
+		if unclaimed {
+			l.Close()
+		}
+	})
 }
 
 func (d *dataState) ready() bool {
@@ -139,9 +161,7 @@ func (s *session) listenPassive() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.data.mu.Lock()
-	s.data.listener = l
-	s.data.mu.Unlock()
+	s.data.setListener(l, duration(s.srv.DataTimeout, DefaultDataTimeout))
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

@@ -178,6 +178,7 @@ func (s *session) kill() {
 	s.closed = true
 	conn, x := s.conn, s.xfer
 	s.mu.Unlock()
+	s.cancel() // ends a failed-login delay or an Authorizer call
 	conn.Close()
 	if x != nil {
 		x.abort()
