@@ -65,14 +65,14 @@ func TestDataRoundTrip(t *testing.T) {
 						want := sha256.Sum256(src)
 						name := fmt.Sprintf("%s-%s.bin", mode, size.name)
 						c := dcLoginUser(t, srv)
-						c.upload(mode, "STOR "+name, src)
+						c.put(mode, "STOR "+name, src)
 						if sum, n := dcFileSum(t, filepath.Join(srv.Dir, name)); sum != want || n != int64(size.n) {
 							t.Fatalf("stored file: %d bytes sha256 %x, want %d bytes %x", n, sum, size.n, want)
 						}
-						if r := c.expect("SIZE "+name, 213); r.Msg() != strconv.Itoa(size.n) {
+						if r := c.expect("SIZE "+name, 213); r.Text != strconv.Itoa(size.n) {
 							t.Errorf("SIZE: got %s, want %d", r, size.n)
 						}
-						if sum, n := c.retrSum(mode, name); sum != want || n != int64(size.n) {
+						if sum, n := c.getSum(mode, name); sum != want || n != int64(size.n) {
 							t.Fatalf("retrieved %d bytes sha256 %x, want %d bytes %x", n, sum, size.n, want)
 						}
 						c.expect("QUIT", 221)
@@ -91,15 +91,15 @@ func TestDataPASVReply(t *testing.T) {
 	dcWriteFile(t, srv.Dir, "f.txt", []byte("pasv"))
 	c := dcLoginUser(t, srv)
 	r := c.expect("PASV", 227)
-	if !strings.HasPrefix(r.Msg(), "Entering Passive Mode (127,0,0,1,") {
+	if !strings.HasPrefix(r.Text, "Entering Passive Mode (127,0,0,1,") {
 		t.Errorf("PASV reply %s does not announce 127.0.0.1", r)
 	}
-	ap, err := dcParse227(r.Msg())
+	ap, err := dcParse227(r.Text)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := c.expect("STAT", 211)
-	if want := "Passive data channel waiting for connection on port " + strconv.Itoa(int(ap.Port())); !strings.Contains(st.Text(), want) {
+	if want := "Passive data channel waiting for connection on port " + strconv.Itoa(int(ap.Port())); !strings.Contains(st.Full(), want) {
 		t.Errorf("STAT after PASV: %s, want a line %q", st, want)
 	}
 	conn := c.dialData(ap.Port())
@@ -147,10 +147,10 @@ func TestDataEPSVArguments(t *testing.T) {
 				c.expect("NOOP", 200)
 				return
 			}
-			if !strings.HasPrefix(r.Msg(), "Entering Extended Passive Mode (|||") {
+			if !strings.HasPrefix(r.Text, "Entering Extended Passive Mode (|||") {
 				t.Errorf("EPSV reply %s", r)
 			}
-			port, err := dcParse229(r.Msg())
+			port, err := dcParse229(r.Text)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,11 +180,11 @@ func TestDataEPSVAll(t *testing.T) {
 	ap := netip.MustParseAddrPort(ln.Addr().String())
 	for _, cmd := range []string{"PASV", dcActiveCmd(dcPORT, ap), dcActiveCmd(dcEPRT, ap)} {
 		r := c.expect(cmd, 501)
-		if !strings.Contains(r.Msg(), "EPSV ALL") {
+		if !strings.Contains(r.Text, "EPSV ALL") {
 			t.Errorf("%s after EPSV ALL: %s, want a text naming EPSV ALL", cmd, r)
 		}
 	}
-	if b := c.retr(dcEPSV, "f.txt"); string(b) != "all" {
+	if b := c.get(dcEPSV, "f.txt"); string(b) != "all" {
 		t.Fatalf("RETR over EPSV after EPSV ALL: %q", b)
 	}
 }
@@ -201,9 +201,9 @@ func TestDataPassivePortRange(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		var port int
 		if i%2 == 0 {
-			port = int(c.pasv().Port())
+			port = int(c.pasvReply().Port())
 		} else {
-			port = c.epsv()
+			port = c.epsvPort()
 		}
 		if port < r.Min || port > r.Max {
 			t.Fatalf("passive port %d outside PassivePorts %d-%d", port, r.Min, r.Max)
@@ -211,7 +211,7 @@ func TestDataPassivePortRange(t *testing.T) {
 		seen[port] = true
 	}
 	t.Logf("ports used: %v", seen)
-	if b := c.retr(dcPASV, "f.txt"); string(b) != "range" {
+	if b := c.get(dcPASV, "f.txt"); string(b) != "range" {
 		t.Fatalf("RETR in range: %q", b)
 	}
 }
@@ -228,14 +228,14 @@ func TestDataPassivePortExhaustion(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		// Each PASV closes the session's earlier listener first, so one
 		// port is enough for a client that repeats PASV.
-		if p := a.pasv().Port(); int(p) != r.Min {
+		if p := a.pasvReply().Port(); int(p) != r.Min {
 			t.Fatalf("PASV #%d announced port %d, want %d", i, p, r.Min)
 		}
 	}
 	b := dcLoginUser(t, srv)
 	for _, cmd := range []string{"PASV", "EPSV"} {
 		rep := b.expect(cmd, 425)
-		if !strings.Contains(rep.Msg(), strconv.Itoa(r.Min)) {
+		if !strings.Contains(rep.Text, strconv.Itoa(r.Min)) {
 			t.Errorf("%s with the range exhausted: %s, want the range named", cmd, rep)
 		}
 	}
@@ -245,7 +245,7 @@ func TestDataPassivePortExhaustion(t *testing.T) {
 		t.Fatalf("RETR: %q, %v", got, err)
 	}
 	a.expectReply(226)
-	if got := b.retr(dcPASV, "f.txt"); string(got) != "one port" {
+	if got := b.get(dcPASV, "f.txt"); string(got) != "one port" {
 		t.Fatalf("RETR after the port was freed: %q", got)
 	}
 }
@@ -270,7 +270,7 @@ func TestDataPublicIP(t *testing.T) {
 			srv := ftptest.NewServer(t, dcWithServer(func(s *ftp.Server) { s.PublicIP = tt.publicIP }))
 			dcWriteFile(t, srv.Dir, "f.txt", []byte("nat"))
 			c := dcLoginUser(t, srv)
-			ap := c.pasv()
+			ap := c.pasvReply()
 			if ap.Addr().String() != tt.announce {
 				t.Errorf("PASV announced %s, want %s", ap.Addr(), tt.announce)
 			}
@@ -281,7 +281,7 @@ func TestDataPublicIP(t *testing.T) {
 			}
 			c.expectReply(226)
 			// EPSV names no address, so PublicIP does not matter to it.
-			if b := c.retr(dcEPSV, "f.txt"); string(b) != "nat" {
+			if b := c.get(dcEPSV, "f.txt"); string(b) != "nat" {
 				t.Fatalf("RETR over EPSV: %q", b)
 			}
 		})
@@ -297,14 +297,14 @@ func TestDataPASVOnIPv6(t *testing.T) {
 	dcWriteFile(t, srv.Dir, "f.txt", []byte("v6"))
 	c := dcLoginUser(t, srv)
 	r := c.expect("PASV", 522)
-	if !strings.Contains(r.Msg(), "EPSV") {
+	if !strings.Contains(r.Text, "EPSV") {
 		t.Errorf("PASV on IPv6: %s, want a text pointing to EPSV", r)
 	}
 	c.expect("NOOP", 200)
-	if b := c.retr(dcEPSV, "f.txt"); string(b) != "v6" {
+	if b := c.get(dcEPSV, "f.txt"); string(b) != "v6" {
 		t.Fatalf("RETR over EPSV: %q", b)
 	}
-	if b := c.retr(dcEPRT, "f.txt"); string(b) != "v6" {
+	if b := c.get(dcEPRT, "f.txt"); string(b) != "v6" {
 		t.Fatalf("RETR over EPRT: %q", b)
 	}
 }
@@ -323,7 +323,7 @@ func TestDataOnePendingListener(t *testing.T) {
 	for _, next := range []string{"PASV", "EPSV", dcActiveCmd(dcPORT, active), dcActiveCmd(dcEPRT, active)} {
 		t.Run(strings.Fields(next)[0], func(t *testing.T) {
 			c := dcLoginUser(t, srv)
-			first := c.pasv().Port()
+			first := c.pasvReply().Port()
 			for i := 0; ; i++ {
 				r := c.cmd(next)
 				if r.Code != 227 && r.Code != 229 && r.Code != 200 {
@@ -331,10 +331,10 @@ func TestDataOnePendingListener(t *testing.T) {
 				}
 				second := uint16(0)
 				if r.Code == 227 {
-					ap, _ := dcParse227(r.Msg())
+					ap, _ := dcParse227(r.Text)
 					second = ap.Port()
 				} else if r.Code == 229 {
-					p, _ := dcParse229(r.Msg())
+					p, _ := dcParse229(r.Text)
 					second = uint16(p)
 				}
 				if second != first || i == 5 {
@@ -371,9 +371,9 @@ func TestDataForeignPassive(t *testing.T) {
 				c := dcLoginUser(t, srv)
 				var port uint16
 				if mode == dcPASV {
-					port = c.pasv().Port()
+					port = c.pasvReply().Port()
 				} else {
-					port = uint16(c.epsv())
+					port = uint16(c.epsvPort())
 				}
 				thief, err := dcDialFrom(foreignIP, netip.AddrPortFrom(c.serverIP(), port))
 				if err != nil {
@@ -454,7 +454,7 @@ func TestDataActiveRefusals(t *testing.T) {
 			}
 			c := dcLoginUser(t, srv)
 			r := c.expect(tt.cmd, tt.code)
-			if tt.inText != "" && !strings.Contains(r.Msg(), tt.inText) {
+			if tt.inText != "" && !strings.Contains(r.Text, tt.inText) {
 				t.Errorf("%s: %s, want text with %q", tt.cmd, r, tt.inText)
 			}
 			if tt.code != 200 {
@@ -588,21 +588,21 @@ func TestDataNeverConnects(t *testing.T) {
 				c := dcLoginUser(t, srv)
 				var port int
 				if mode == dcPASV {
-					port = int(c.pasv().Port())
+					port = int(c.pasvReply().Port())
 				} else {
-					port = c.epsv()
+					port = c.epsvPort()
 				}
 				start := time.Now()
 				c.expect(cmd, 150)
 				r := c.expectReply(425)
-				if !strings.Contains(r.Msg(), strconv.Itoa(port)) {
+				if !strings.Contains(r.Text, strconv.Itoa(port)) {
 					t.Errorf("425 %s does not name the passive port %d", r, port)
 				}
 				if d := time.Since(start); d < 250*time.Millisecond {
 					t.Errorf("425 after %s, before DataTimeout", d)
 				}
 				c.expect("NOOP", 200)
-				if b := c.retr(dcEPSV, "f.txt"); string(b) != "x" {
+				if b := c.get(dcEPSV, "f.txt"); string(b) != "x" {
 					t.Errorf("RETR after the 425: %q", b)
 				}
 			})
@@ -621,7 +621,7 @@ func TestDataNeverConnects(t *testing.T) {
 			c.expect(dcActiveCmd(mode, ap), 200)
 			c.expect("RETR f.txt", 150)
 			r := c.expectReply(425)
-			if !strings.Contains(r.Msg(), strconv.Itoa(int(ap.Port()))) {
+			if !strings.Contains(r.Text, strconv.Itoa(int(ap.Port()))) {
 				t.Errorf("425 %s does not name the target", r)
 			}
 			c.expect("NOOP", 200)

@@ -7,11 +7,9 @@ package ftp_test
 // of the package.
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -35,47 +33,20 @@ import (
 // block longer, so no test can hang.
 const dcTimeout = 30 * time.Second
 
-// dcReply is one complete (possibly multi-line) reply.
-type dcReply struct {
-	Code  int
-	Lines []string // every line, CRLF removed
-}
-
-// Msg is the text of the last line, after "NNN ".
-func (r dcReply) Msg() string {
-	if len(r.Lines) == 0 {
-		return ""
-	}
-	last := r.Lines[len(r.Lines)-1]
-	if len(last) < 4 {
-		return ""
-	}
-	return last[4:]
-}
-
-// Text is the whole reply, lines joined by "\n".
-func (r dcReply) Text() string { return strings.Join(r.Lines, "\n") }
-
-func (r dcReply) String() string { return strconv.Quote(r.Text()) }
-
-// dcClient is a raw FTP client on one control connection.
+// dcClient is a raw control connection (rawConn, from rawclient_test.go)
+// with data-channel helpers for every mode: PASV, EPSV, PORT and EPRT.
 type dcClient struct {
-	t    testing.TB
-	srv  *ftptest.Server
-	conn net.Conn
-	r    *bufio.Reader
+	*rawConn
+	srv *ftptest.Server
 }
 
-// dcDial connects to srv and reads the 220 greeting.
+// dcDial connects to srv and reads the 220 greeting. Reads and writes
+// have dcTimeout as their deadline: a 64 MiB transfer under -race on a
+// loaded machine must not fail on a slow 226.
 func dcDial(t testing.TB, srv *ftptest.Server) *dcClient {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial control connection: %v", err)
-	}
-	c := &dcClient{t: t, srv: srv, conn: conn, r: bufio.NewReader(conn)}
-	t.Cleanup(func() { conn.Close() })
-	c.expectReply(220)
+	c := &dcClient{rawConn: dialRaw(t, srv.Addr), srv: srv}
+	c.setTimeout(dcTimeout)
 	return c
 }
 
@@ -83,8 +54,7 @@ func dcDial(t testing.TB, srv *ftptest.Server) *dcClient {
 func dcLogin(t testing.TB, srv *ftptest.Server, user, pass string) *dcClient {
 	t.Helper()
 	c := dcDial(t, srv)
-	c.expect("USER "+user, 331)
-	c.expect("PASS "+pass, 230)
+	c.login(user, pass)
 	return c
 }
 
@@ -94,120 +64,14 @@ func dcLoginUser(t testing.TB, srv *ftptest.Server) *dcClient {
 	return dcLogin(t, srv, ftptest.User, ftptest.Password)
 }
 
-// sendRaw writes b as it is on the control connection.
-func (c *dcClient) sendRaw(b []byte) {
-	c.t.Helper()
-	c.conn.SetWriteDeadline(time.Now().Add(dcTimeout))
-	if _, err := c.conn.Write(b); err != nil {
-		c.t.Fatalf("send %q: %v", b, err)
-	}
-}
-
-// send writes one command line.
-func (c *dcClient) send(line string) {
-	c.t.Helper()
-	c.sendRaw([]byte(line + "\r\n"))
-}
-
-// readErr reads one complete reply within d.
-func (c *dcClient) readErr(d time.Duration) (dcReply, error) {
-	c.conn.SetReadDeadline(time.Now().Add(d))
-	var r dcReply
-	for {
-		line, err := c.r.ReadString('\n')
-		if err != nil {
-			return r, fmt.Errorf("read reply (got %q so far): %w", r.Lines, err)
-		}
-		if !strings.HasSuffix(line, "\r\n") {
-			return r, fmt.Errorf("reply line %q does not end with CRLF", line)
-		}
-		line = strings.TrimSuffix(line, "\r\n")
-		r.Lines = append(r.Lines, line)
-		if len(r.Lines) == 1 {
-			if len(line) < 4 || (line[3] != ' ' && line[3] != '-') {
-				return r, fmt.Errorf("malformed reply line %q", line)
-			}
-			code, err := strconv.Atoi(line[:3])
-			if err != nil || code < 100 || code > 599 {
-				return r, fmt.Errorf("malformed reply code in %q", line)
-			}
-			r.Code = code
-			if line[3] == ' ' {
-				return r, nil
-			}
-			continue
-		}
-		if len(line) >= 4 && line[:3] == r.Lines[0][:3] && line[3] == ' ' {
-			return r, nil
-		}
-	}
-}
-
-// read reads one complete reply.
-func (c *dcClient) read() dcReply {
-	c.t.Helper()
-	r, err := c.readErr(dcTimeout)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return r
-}
-
 // expectReply reads a reply and checks its code.
-func (c *dcClient) expectReply(code int) dcReply {
+func (c *dcClient) expectReply(code int) reply {
 	c.t.Helper()
 	r := c.read()
 	if r.Code != code {
-		c.t.Fatalf("got reply %s, want code %d", r, code)
+		c.t.Fatalf("got reply %v, want code %d", r, code)
 	}
 	return r
-}
-
-// cmd sends a command and returns its reply.
-func (c *dcClient) cmd(line string) dcReply {
-	c.t.Helper()
-	c.send(line)
-	return c.read()
-}
-
-// expect sends a command and checks the reply code.
-func (c *dcClient) expect(line string, code int) dcReply {
-	c.t.Helper()
-	c.send(line)
-	r := c.read()
-	if r.Code != code {
-		c.t.Fatalf("%q: got reply %s, want code %d", line, r, code)
-	}
-	return r
-}
-
-// noReplyWithin checks that no reply arrives within d.
-func (c *dcClient) noReplyWithin(d time.Duration) {
-	c.t.Helper()
-	c.conn.SetReadDeadline(time.Now().Add(d))
-	b, err := c.r.Peek(1)
-	if err == nil {
-		line, _ := c.r.ReadString('\n')
-		c.t.Fatalf("unexpected reply %q (%q)", line, b)
-	}
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		c.t.Fatalf("control connection: %v", err)
-	}
-}
-
-// expectClosed checks that the server closes the control connection.
-func (c *dcClient) expectClosed() {
-	c.t.Helper()
-	c.conn.SetReadDeadline(time.Now().Add(dcTimeout))
-	line, err := c.r.ReadString('\n')
-	if err == nil {
-		c.t.Fatalf("got %q, want the connection closed", line)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		c.t.Fatalf("control connection still open after %s", dcTimeout)
-	}
 }
 
 // localIP is the address of the client's end of the control connection.
@@ -255,22 +119,22 @@ func dcParse229(msg string) (int, error) {
 	return port, nil
 }
 
-// pasv sends PASV and returns the announced address.
-func (c *dcClient) pasv() netip.AddrPort {
+// pasvReply sends PASV and returns the announced address.
+func (c *dcClient) pasvReply() netip.AddrPort {
 	c.t.Helper()
 	r := c.expect("PASV", 227)
-	ap, err := dcParse227(r.Msg())
+	ap, err := dcParse227(r.Text)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	return ap
 }
 
-// epsv sends EPSV and returns the announced port.
-func (c *dcClient) epsv() int {
+// epsvPort sends EPSV and returns the announced port.
+func (c *dcClient) epsvPort() int {
 	c.t.Helper()
 	r := c.expect("EPSV", 229)
-	port, err := dcParse229(r.Msg())
+	port, err := dcParse229(r.Text)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -314,9 +178,9 @@ func (c *dcClient) data(mode dcMode, opts ...dcDataOpt) *dcData {
 	}
 	switch mode {
 	case dcPASV:
-		d.setConn(c.dialData(c.pasv().Port()))
+		d.setConn(c.dialData(c.pasvReply().Port()))
 	case dcEPSV:
-		d.setConn(c.dialData(uint16(c.epsv())))
+		d.setConn(c.dialData(uint16(c.epsvPort())))
 	case dcPORT, dcEPRT:
 		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(c.localIP(), 0)))
 		if err != nil {
@@ -396,8 +260,8 @@ func (d *dcData) Conn() net.Conn {
 	return conn
 }
 
-// retr downloads name with mode and returns its bytes.
-func (c *dcClient) retr(mode dcMode, name string) []byte {
+// get downloads name with mode and returns its bytes.
+func (c *dcClient) get(mode dcMode, name string) []byte {
 	c.t.Helper()
 	d := c.data(mode)
 	c.expect("RETR "+name, 150)
@@ -410,9 +274,9 @@ func (c *dcClient) retr(mode dcMode, name string) []byte {
 	return b
 }
 
-// retrSum downloads name with mode and returns its digest and length,
+// getSum downloads name with mode and returns its digest and length,
 // without holding it in memory.
-func (c *dcClient) retrSum(mode dcMode, name string) ([32]byte, int64) {
+func (c *dcClient) getSum(mode dcMode, name string) ([32]byte, int64) {
 	c.t.Helper()
 	d := c.data(mode)
 	c.expect("RETR "+name, 150)
@@ -426,9 +290,9 @@ func (c *dcClient) retrSum(mode dcMode, name string) ([32]byte, int64) {
 	return [32]byte(h.Sum(nil)), n
 }
 
-// upload sends body with line (STOR x, APPE x, STOU) and returns the 150
+// put sends body with line (STOR x, APPE x, STOU) and returns the 150
 // and final replies; it checks that the final one is 226.
-func (c *dcClient) upload(mode dcMode, line string, body []byte) (opening, final dcReply) {
+func (c *dcClient) put(mode dcMode, line string, body []byte) (opening, final reply) {
 	c.t.Helper()
 	d := c.data(mode)
 	opening = c.expect(line, 150)
@@ -498,7 +362,7 @@ func (c *dcClient) statBytes(min int64) int64 {
 var dcProgressRe = regexp.MustCompile(`^ Transferring \((\w+) (.*)\): (\d+) bytes in `)
 
 // dcTransferBytes finds the progress line of a STAT reply.
-func dcTransferBytes(r dcReply) (int64, bool) {
+func dcTransferBytes(r reply) (int64, bool) {
 	for _, l := range r.Lines {
 		if m := dcProgressRe.FindStringSubmatch(l); m != nil {
 			n, _ := strconv.ParseInt(m[3], 10, 64)
