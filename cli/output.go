@@ -1,0 +1,272 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fatih/color"
+
+	"github.com/ftpshare/ftpshare/ftp"
+	"github.com/ftpshare/ftpshare/share"
+)
+
+// palette holds the colours of the banner; all plain when colour is off.
+type palette struct {
+	title, label, url, warn, dim *color.Color
+}
+
+func newPalette(on bool) *palette {
+	p := &palette{
+		title: color.New(color.Bold),
+		label: color.New(color.FgCyan),
+		url:   color.New(color.FgGreen, color.Bold),
+		warn:  color.New(color.FgYellow),
+		dim:   color.New(color.Faint),
+	}
+	for _, c := range []*color.Color{p.title, p.label, p.url, p.warn, p.dim} {
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+	}
+	return p
+}
+
+// printBanner tells a person what is shared, to whom, and how to connect.
+func printBanner(w io.Writer, colorOn bool, cfg *share.Config, info share.Info) {
+	p := newPalette(colorOn)
+	line := func(label, text string) {
+		fmt.Fprintf(w, "  %s %s\n", p.label.Sprintf("%-8s", label), text)
+	}
+	fmt.Fprintf(w, "%s %s\n", p.title.Sprint("ftpshare is sharing"), p.title.Sprint(info.Dir))
+
+	for i, u := range info.Users {
+		label := ""
+		if i == 0 {
+			label = "Access"
+		}
+		line(label, describeUser(u, info.Dir))
+	}
+	for i, u := range info.URLs {
+		label := ""
+		if i == 0 {
+			label = "Open"
+		}
+		line(label, p.url.Sprint(u))
+	}
+	first := info.URLs[0]
+	user, anon := hintUser(info.Users)
+	curlBase := "curl"
+	if info.TLS != nil && info.TLS.Required {
+		curlBase += " --ssl-reqd" + curlTLSArgs(info.TLS)
+	}
+	if user != "" {
+		curlBase += " -u " + user
+	}
+	switch {
+	case anon != nil && anon.Perms == share.AnonymousDropBox.String():
+		line("curl", fmt.Sprintf("%s -T FILE %s   (upload; this is a drop box)", curlBase, first))
+	case user == "" && anon != nil && strings.ContainsRune(anon.Perms, 'w'):
+		line("curl", fmt.Sprintf("%s %s   (list)   %s -T FILE %s   (upload)", curlBase, first, curlBase, first))
+	default:
+		line("curl", fmt.Sprintf("%s %s   (list)   %s -O %sFILE   (download)", curlBase, first, curlBase, first))
+	}
+	line("Files", "open "+first+" in a file manager (Finder: Go > Connect to Server; Windows: the Explorer address bar; Linux: Other Locations)")
+
+	if t := info.TLS; t != nil {
+		what := "FTPS on"
+		if t.Required {
+			what = "FTPS required"
+		}
+		line("TLS", fmt.Sprintf("%s; certificate SHA-256 fingerprint:", what))
+		line("", p.warn.Sprint(t.Fingerprint))
+		if t.SelfSigned {
+			line("", p.dim.Sprintf("self-signed, kept in %s: a client should see this fingerprint", t.CertFile))
+		}
+		line("", "FileZilla: "+p.url.Sprint(t.ExplicitURLs[0])+" (explicit FTP over TLS)")
+		if len(t.ImplicitURLs) > 0 {
+			line("", "implicit FTPS: "+p.url.Sprint(t.ImplicitURLs[0]))
+		}
+		if !t.Required {
+			cb := "curl --ssl-reqd" + curlTLSArgs(t)
+			if user != "" {
+				cb += " -u " + user
+			}
+			line("", fmt.Sprintf("%s %s", cb, first))
+		}
+	}
+	fmt.Fprintln(w, p.dim.Sprint("Stop with Ctrl+C."))
+}
+
+// curlTLSArgs makes curl check the certificate: by its key for a
+// self-signed one (a file would have to be copied to each client).
+func curlTLSArgs(t *share.TLSInfo) string {
+	if t.SelfSigned {
+		return " --insecure --pinnedpubkey sha256//" + t.PublicKeySHA256
+	}
+	return ""
+}
+
+// hintUser picks the account the hints show: the first named user, else
+// none (anonymous); anon is the anonymous account, if any.
+func hintUser(users []share.UserInfo) (name string, anon *share.UserInfo) {
+	for i := range users {
+		u := &users[i]
+		if u.Anonymous {
+			anon = u
+		} else if name == "" {
+			name = u.Name
+		}
+	}
+	return name, anon
+}
+
+// describeUser says in words what an account may do.
+func describeUser(u share.UserInfo, dir string) string {
+	var what string
+	switch u.Perms {
+	case ftp.PermRead.String():
+		what = "read-only"
+	case ftp.PermAll.String():
+		what = "read and write"
+	case share.AnonymousDropBox.String():
+		what = "drop box: upload new files only"
+	default:
+		what = "custom"
+	}
+	s := fmt.Sprintf("%s: %s (%s)", u.Name, what, u.Perms)
+	if u.Anonymous {
+		s = fmt.Sprintf("anyone (anonymous): %s (%s)", what, u.Perms)
+	}
+	if u.Home != dir {
+		s += ", home " + u.Home
+	}
+	return s
+}
+
+// eventWriter prints JSON lines on stdout: the listening server, then
+// session and transfer events. It stops writing after a write fails (a
+// reader that went away).
+type eventWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	failed bool
+}
+
+func newEventWriter(w io.Writer) *eventWriter { return &eventWriter{w: w} }
+
+func (e *eventWriter) write(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	b = append(b, '\n')
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.failed {
+		return
+	}
+	if _, err := e.w.Write(b); err != nil {
+		e.failed = true
+	}
+}
+
+// listeningEvent is the first line: what a script needs to connect.
+type listeningEvent struct {
+	Event   string `json:"event"`
+	Version string `json:"version"`
+	share.Info
+}
+
+func (e *eventWriter) listening(info share.Info) {
+	e.write(listeningEvent{Event: "listening", Version: version(), Info: info})
+}
+
+// simple writes an event with no details ("stopping", "stopped").
+func (e *eventWriter) simple(name string) {
+	e.write(struct {
+		Event string    `json:"event"`
+		Time  time.Time `json:"time"`
+	}{name, time.Now().UTC()})
+}
+
+// sessionEvent is a session's connect, login, logout or disconnect.
+type sessionEvent struct {
+	Event     string    `json:"event"`
+	Time      time.Time `json:"time"`
+	Session   uint64    `json:"session"`
+	Remote    string    `json:"remote"`
+	User      string    `json:"user,omitempty"`
+	Anonymous bool      `json:"anonymous,omitempty"`
+	TLS       bool      `json:"tls"`
+}
+
+func newSessionEvent(name string, s ftp.SessionInfo) sessionEvent {
+	ev := sessionEvent{Event: name, Time: time.Now().UTC(), Session: s.ID, User: s.User, Anonymous: s.Anonymous, TLS: s.TLS}
+	if s.RemoteAddr != nil {
+		ev.Remote = s.RemoteAddr.String()
+	}
+	return ev
+}
+
+// transferEvent is a finished or failed transfer.
+type transferEvent struct {
+	sessionEvent
+	Command string  `json:"command"`
+	Path    string  `json:"path"`
+	Offset  int64   `json:"offset"`
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+	// Rate is in bytes per second.
+	Rate  float64 `json:"rate"`
+	Error string  `json:"error,omitempty"`
+}
+
+func (e *eventWriter) transfer(name string) func(ftp.TransferInfo) {
+	return func(t ftp.TransferInfo) {
+		ev := transferEvent{
+			sessionEvent: newSessionEvent(name, t.Session),
+			Command:      t.Command,
+			Path:         t.Path,
+			Offset:       t.Offset,
+			Bytes:        t.Bytes,
+			Seconds:      math.Round(t.Duration.Seconds()*1000) / 1000,
+		}
+		if s := t.Duration.Seconds(); s > 0 {
+			ev.Rate = math.Round(float64(t.Bytes) / s)
+		}
+		if t.Err != nil {
+			ev.Error = t.Err.Error()
+		}
+		e.write(ev)
+	}
+}
+
+func (e *eventWriter) session(name string) func(ftp.SessionInfo) {
+	return func(s ftp.SessionInfo) { e.write(newSessionEvent(name, s)) }
+}
+
+// hooks sends every session and transfer event to e.
+func (e *eventWriter) hooks() ftp.Hooks {
+	return ftp.Hooks{
+		Connect: e.session("connect"),
+		Login:   e.session("login"),
+		LoginFailed: func(s ftp.SessionInfo, user string) {
+			ev := newSessionEvent("login_failed", s)
+			ev.User = user
+			e.write(ev)
+		},
+		Logout:             e.session("logout"),
+		Disconnect:         e.session("disconnect"),
+		FileSent:           e.transfer("file_sent"),
+		FileReceived:       e.transfer("file_received"),
+		IncompleteSent:     e.transfer("incomplete_sent"),
+		IncompleteReceived: e.transfer("incomplete_received"),
+	}
+}
