@@ -43,6 +43,9 @@ type Server struct {
 	Addr string
 	// Port is the port of Addr.
 	Port int
+	// ImplicitTLS serves implicit FTPS (TLS from the first byte, with
+	// ftp.Server.ServeTLS) instead of plain FTP; see WithImplicitTLS.
+	ImplicitTLS bool
 
 	done      chan error
 	closeOnce sync.Once
@@ -53,6 +56,11 @@ type Option func(*Server)
 
 // WithIPv6 makes the server listen on [::1] instead of 127.0.0.1.
 func WithIPv6() Option { return func(s *Server) { s.Network = "tcp6" } }
+
+// WithImplicitTLS makes the server speak TLS from the first byte, as on
+// port 990 (ftp.Server.ServeTLS). FTP.TLSConfig must be set as well, by
+// another option.
+func WithImplicitTLS() Option { return func(s *Server) { s.ImplicitTLS = true } }
 
 // NewServer starts a server and registers its shutdown with t.Cleanup. By
 // default it logs only errors (FTPTEST_LOG=debug shows every command),
@@ -85,7 +93,11 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	s.Addr = l.Addr().String()
 	s.Port = l.Addr().(*net.TCPAddr).Port
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.FTP.Serve(l) }()
+	serve := s.FTP.Serve
+	if s.ImplicitTLS {
+		serve = s.FTP.ServeTLS
+	}
+	go func() { s.done <- serve(l) }()
 	t.Cleanup(func() { s.Close(t) })
 	return s
 }
