@@ -769,7 +769,7 @@ func (s *session) receiveFile(x *transfer, conn net.Conn, f File, ascii bool) er
 	var dec asciiDecoder
 	for {
 		setDeadline(conn.SetReadDeadline, stall)
-		n, rerr := conn.Read(in)
+		n, rerr := readAtLeast(conn, in, len(in)/2)
 		if n > 0 {
 			x.bytes.Add(int64(n))
 			data := in[:n]
@@ -797,6 +797,21 @@ func (s *session) receiveFile(x *transfer, conn net.Conn, f File, ascii bool) er
 			return rerr
 		}
 	}
+}
+
+// readAtLeast reads into buf until it holds min bytes or the reader fails.
+// A TLS connection returns one 16 KiB record per Read; gathering several
+// saves file writes.
+func readAtLeast(r io.Reader, buf []byte, min int) (int, error) {
+	n := 0
+	for n < min {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // lockUpload reserves a file for one upload at a time, so that two clients
