@@ -62,20 +62,30 @@ func printBanner(w io.Writer, colorOn bool, cfg *share.Config, info share.Info) 
 	}
 	first := info.URLs[0]
 	user, anon := hintUser(info.Users)
-	curlBase := "curl"
+	curl := "curl"
 	if info.TLS != nil && info.TLS.Required {
-		curlBase += " --ssl-reqd" + curlTLSArgs(info.TLS)
+		curl += " --ssl-reqd" + curlTLSArgs(info.TLS)
 	}
+	var hints []string
 	if user != "" {
-		curlBase += " -u " + user
+		hints = append(hints, fmt.Sprintf("%s -u %s %s   (list; curl asks for the password)", curl, user, first))
 	}
-	switch {
-	case anon != nil && anon.Perms == share.AnonymousDropBox.String():
-		line("curl", fmt.Sprintf("%s -T FILE %s   (upload; this is a drop box)", curlBase, first))
-	case user == "" && anon != nil && strings.ContainsRune(anon.Perms, 'w'):
-		line("curl", fmt.Sprintf("%s %s   (list)   %s -T FILE %s   (upload)", curlBase, first, curlBase, first))
-	default:
-		line("curl", fmt.Sprintf("%s %s   (list)   %s -O %sFILE   (download)", curlBase, first, curlBase, first))
+	if anon != nil {
+		switch {
+		case anon.Perms == share.AnonymousDropBox.String():
+			hints = append(hints, fmt.Sprintf("%s -T FILE %s   (anyone: upload to the drop box)", curl, first))
+		case strings.ContainsRune(anon.Perms, 'w'):
+			hints = append(hints, fmt.Sprintf("%s %s   (list)   %s -T FILE %s   (upload)", curl, first, curl, first))
+		default:
+			hints = append(hints, fmt.Sprintf("%s %s   (list)   %s -O %sFILE   (download)", curl, first, curl, first))
+		}
+	}
+	for i, h := range hints {
+		label := ""
+		if i == 0 {
+			label = "curl"
+		}
+		line(label, h)
 	}
 	line("Files", "open "+first+" in a file manager (Finder: Go > Connect to Server; Windows: the Explorer address bar; Linux: Other Locations)")
 
