@@ -12,6 +12,9 @@ import (
 func quote(p string) string { return strings.ReplaceAll(p, `"`, `""`) }
 
 func (s *session) handleCWD(arg string) {
+	if arg == "" {
+		arg = "/" // CWD alone goes home, as in pyftpdlib and proftpd
+	}
 	s.chdir(s.abs(arg))
 }
 

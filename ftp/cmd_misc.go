@@ -90,7 +90,7 @@ func (s *session) handleOPTS(arg string) {
 		}
 	case "MLST":
 		s.facts = parseFacts(value)
-		s.reply(200, "MLST OPTS "+s.facts.String())
+		s.reply(200, strings.TrimSpace("MLST OPTS "+s.facts.String()))
 	default:
 		s.reply(501, "Option not understood.")
 	}

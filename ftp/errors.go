@@ -25,6 +25,9 @@ func fsReply(err error) (code int, msg string, known bool) {
 		return re.Code, re.Msg, true
 	case isEscape(err):
 		return 550, "Permission denied: the path leads outside your home directory.", true
+	case errors.Is(err, syscall.ENOTEMPTY):
+		// Checked before fs.ErrExist, which ENOTEMPTY also matches.
+		return 550, "Directory not empty.", true
 	case errors.Is(err, fs.ErrNotExist):
 		return 550, "No such file or directory.", true
 	case errors.Is(err, fs.ErrExist):
@@ -43,8 +46,6 @@ func fsReply(err error) (code int, msg string, known bool) {
 			return 550, "Not a directory.", true
 		case syscall.EISDIR:
 			return 550, "Is a directory.", true
-		case syscall.ENOTEMPTY:
-			return 550, "Directory not empty.", true
 		case syscall.ENAMETOOLONG:
 			return 553, "File name too long.", true
 		case syscall.EINVAL:

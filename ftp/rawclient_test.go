@@ -26,12 +26,17 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ftpshare/ftpshare/ftp"
+	"github.com/ftpshare/ftpshare/ftp/ftptest"
 )
 
 // TestMain fails the package's tests if any goroutine (a session, a
@@ -425,5 +430,55 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 			return false
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// configure returns an ftptest option that sets fields of the ftp.Server
+// before it starts: timeouts, limits, hooks.
+func configure(f func(*ftp.Server)) ftptest.Option {
+	return func(s *ftptest.Server) { f(s.FTP) }
+}
+
+// loggedIn dials srv and logs in as ftptest.User.
+func loggedIn(t testing.TB, srv *ftptest.Server) *rawConn {
+	t.Helper()
+	c := dialRaw(t, srv.Addr)
+	c.login(ftptest.User, ftptest.Password)
+	return c
+}
+
+// fixtureTime is the modification time makeTree gives every entry.
+var fixtureTime = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// makeTree creates files and directories under dir: a name ending in "/"
+// is a directory, any other a file holding its value. Every entry gets
+// fixtureTime as modification time.
+func makeTree(t testing.TB, dir string, tree map[string]string) {
+	t.Helper()
+	names := make([]string, 0, len(tree))
+	for name := range tree {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		var err error
+		if strings.HasSuffix(name, "/") {
+			err = os.MkdirAll(p, 0o755)
+		} else {
+			if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+				err = os.WriteFile(p, []byte(tree[name]), 0o644)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Times last, deepest first, so that creating children does not
+	// touch a parent's time again.
+	for i := len(names) - 1; i >= 0; i-- {
+		if err := os.Chtimes(filepath.Join(dir, filepath.FromSlash(names[i])), fixtureTime, fixtureTime); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
