@@ -328,7 +328,7 @@ func TestUsersFile(t *testing.T) {
 	c := dial(t, p.Addr())
 	c.login("carol", "carol-pw")
 	c.expect(550, "SIZE /hello.txt") // outside her home: /hello.txt is sub/hello.txt, absent
-	c.expect(250, "CWD ..") // stays in her home
+	c.expect(250, "CWD ..")          // stays in her home
 	if msg := c.expect(257, "PWD"); !strings.HasPrefix(msg, `"/"`) {
 		t.Errorf("PWD after CWD ..: %s", msg)
 	}
