@@ -84,6 +84,11 @@ func (c *dcClient) serverIP() netip.Addr {
 	return netip.MustParseAddrPort(c.conn.RemoteAddr().String()).Addr()
 }
 
+// serverAddr is the server's control IP with another port.
+func (c *dcClient) serverAddr(port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(c.serverIP(), port)
+}
+
 var (
 	dcPASVRe = regexp.MustCompile(`\((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})\)`)
 	dcEPSVRe = regexp.MustCompile(`\(\|\|\|(\d{1,5})\|\)`)
