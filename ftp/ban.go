@@ -50,9 +50,13 @@ func (srv *Server) noteFailedLogin(remote net.Addr) {
 		f.prune(now, period)
 	}
 	e := f.m[ip]
-	if e == nil || now.Sub(e.windowStart) > period {
+	switch {
+	case e == nil:
 		e = &ipFailures{windowStart: now}
 		f.m[ip] = e
+	case now.Sub(e.windowStart) > period:
+		// A new counting window; a ban in force stays in force.
+		e.count, e.windowStart = 0, now
 	}
 	e.count++
 	if e.count >= max && now.After(e.bannedUntil) {

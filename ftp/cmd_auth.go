@@ -2,8 +2,13 @@ package ftp
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
+
+// errBanned fails the logins of an address banned for failed logins,
+// without asking the Authorizer.
+var errBanned = fmt.Errorf("address banned after too many failed logins: %w", ErrAuthFailed)
 
 func (s *session) handleUSER(arg string) {
 	if s.acct != nil {
@@ -29,8 +34,13 @@ func (s *session) handlePASS(arg string) {
 	name := s.userName
 	s.userName = ""
 	var acct *Account
-	err := errors.New("ftp: no Authorizer configured")
-	if s.srv.Auth != nil && !s.srv.banned(s.remote) {
+	var err error
+	switch {
+	case s.srv.Auth == nil:
+		err = errors.New("ftp: no Authorizer configured")
+	case s.srv.banned(s.remote):
+		err = errBanned
+	default:
 		acct, err = s.srv.Auth.Authenticate(s.ctx, name, arg, s.remote)
 	}
 	if err == nil && (acct == nil || acct.FS == nil) {
@@ -54,7 +64,7 @@ func (s *session) handlePASS(arg string) {
 func (s *session) loginFailed(name string, err error) {
 	s.failed++
 	if errors.Is(err, ErrAuthFailed) {
-		s.log.Warn("login failed", "user", name)
+		s.log.Warn("login failed", "user", name, "reason", err)
 	} else {
 		s.log.Error("login failed: authorizer error", "user", name, "err", err)
 	}
