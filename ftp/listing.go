@@ -157,9 +157,12 @@ func (s *session) list(cmd, arg string, format listFormat) {
 		return
 	}
 	fi, err := s.acct.FS.Stat(p)
-	if err != nil {
-		if lfi, lerr := s.acct.FS.Lstat(p); lerr == nil {
-			fi, err = lfi, nil // a link that does not resolve is still listed
+	if err != nil && !strings.HasSuffix(arg, "/") {
+		// A link that does not resolve (dangling, or leading out of the
+		// home) is listed as itself, as ls does; "link/" asks for what it
+		// points to, and gets the error.
+		if lfi, lerr := s.acct.FS.Lstat(p); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			fi, err = lfi, nil
 		}
 	}
 	switch {

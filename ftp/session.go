@@ -449,7 +449,8 @@ func (s *session) startTLS(implicit bool) error {
 	s.r = bufio.NewReaderSize(tc, readBufSize)
 	s.tls.control = true
 	if implicit {
-		s.tls.pbsz, s.tls.prot = true, true // implicit FTPS protects data by default
+		s.tls.implicit = true
+		s.tls.resetData()
 	}
 	return nil
 }

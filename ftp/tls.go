@@ -13,18 +13,20 @@ import (
 
 // tlsState is a session's FTPS state (RFC 4217).
 type tlsState struct {
-	control bool // the control connection is TLS
-	pbsz    bool // PBSZ was sent
-	prot    bool // PROT P: data connections are TLS
+	control  bool // the control connection is TLS
+	implicit bool // implicit FTPS: data is protected unless PROT C
+	pbsz     bool // PBSZ was sent
+	prot     bool // PROT P: data connections are TLS
 	// stamp marks the TLS session tickets of this session, so that data
 	// connections can be required to resume this very session.
 	stamp           []byte
 	ctlCfg, dataCfg *tls.Config
 }
 
-// resetData forgets the data protection level (REIN, logout).
+// resetData returns the data protection level to its default (REIN,
+// logout): clear, or protected on an implicit FTPS connection.
 func (t *tlsState) resetData() {
-	t.pbsz, t.prot = false, false
+	t.pbsz, t.prot = t.implicit, t.implicit
 }
 
 // errNotResumed refuses a data connection that did not resume the control
