@@ -124,7 +124,7 @@ func pamError(stage, service string, err error) error {
 		case pam.ErrAuth, pam.ErrUserUnknown, pam.ErrMaxtries, pam.ErrPermDenied,
 			pam.ErrCredInsufficient, pam.ErrAcctExpired, pam.ErrNewAuthtokReqd,
 			pam.ErrAuthtokExpired:
-			return fmt.Errorf("PAM %s (service %q): %w: %w", stage, service, err, ftp.ErrAuthFailed)
+			return fmt.Errorf("sysauth: PAM %s (service %q): %w: %w", stage, service, err, ftp.ErrAuthFailed)
 		}
 	}
 	return fmt.Errorf("sysauth: PAM %s (service %q): %w", stage, service, err)

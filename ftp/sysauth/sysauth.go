@@ -117,8 +117,10 @@ type Options struct {
 	// DefaultMaxConcurrent.
 	MaxConcurrent int
 
-	// Logger receives refused logins and PAM failures (never passwords).
-	// nil means slog.Default().
+	// Logger receives PAM's informational messages (at debug level) and
+	// warnings about the set-up; nil means slog.Default(). Refused logins
+	// and PAM failures are returned as errors, which ftp.Server logs (never
+	// with the password).
 	Logger *slog.Logger
 }
 
@@ -239,7 +241,7 @@ func serviceExists(name string, dirs []string) bool {
 func (a *Authorizer) Authenticate(ctx context.Context, name, password string, remote net.Addr) (*ftp.Account, error) {
 	rhost := remoteHost(remote)
 	if err := a.admit(name); err != nil {
-		return nil, a.refuse(name, rhost, err)
+		return nil, refuse(name, err)
 	}
 	// Refuse what policy refuses before PAM sees the password: the server
 	// must not become a way to test root's password, for instance.
@@ -247,7 +249,7 @@ func (a *Authorizer) Authenticate(ctx context.Context, name, password string, re
 	switch {
 	case err == nil:
 		if err := a.policy(pw); err != nil {
-			return nil, a.refuse(name, rhost, err)
+			return nil, refuse(name, err)
 		}
 	case errors.Is(err, errUnknownUser):
 		// Ask PAM all the same: answering an unknown name faster than a
@@ -259,22 +261,19 @@ func (a *Authorizer) Authenticate(ctx context.Context, name, password string, re
 
 	final, err := a.converse(ctx, name, password, rhost)
 	if err != nil {
-		if errors.Is(err, ftp.ErrAuthFailed) {
-			a.log.Info("sysauth: PAM refused the login", "user", name, "remote", rhost, "service", a.service, "err", err)
-		}
 		return nil, err
 	}
 	if final != name || pw == nil {
 		// PAM let in a name the passwd lookup did not know, or mapped the
 		// name to another account: check that one.
 		if err := a.admit(final); err != nil {
-			return nil, a.refuse(final, rhost, err)
+			return nil, refuse(final, err)
 		}
 		if pw, err = a.backend.lookup(final); err != nil {
 			return nil, fmt.Errorf("sysauth: look up account %q after PAM: %w", final, err)
 		}
 		if err := a.policy(pw); err != nil {
-			return nil, a.refuse(final, rhost, err)
+			return nil, refuse(final, err)
 		}
 	}
 	fsys, err := a.home(pw)
@@ -284,10 +283,9 @@ func (a *Authorizer) Authenticate(ctx context.Context, name, password string, re
 	return &ftp.Account{User: pw.name, FS: fsys, Perms: a.perms}, nil
 }
 
-// refuse logs why a login was refused (the engine does not log the text of
-// an ErrAuthFailed) and returns err wrapping ftp.ErrAuthFailed.
-func (a *Authorizer) refuse(name, rhost string, err error) error {
-	a.log.Warn("sysauth: login refused", "user", name, "remote", rhost, "reason", err.Error())
+// refuse returns why a login was refused, wrapping ftp.ErrAuthFailed. The
+// engine logs it with the session; the client sees only 530.
+func refuse(name string, err error) error {
 	return fmt.Errorf("sysauth: %q: %w: %w", name, err, ftp.ErrAuthFailed)
 }
 
