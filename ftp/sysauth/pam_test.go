@@ -4,6 +4,7 @@ package sysauth
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -168,5 +169,32 @@ func TestPAMDirect(t *testing.T) {
 	// An explicit service must exist.
 	if _, err := New(Options{Service: "no-such-service-ftpshare"}); err == nil {
 		t.Error("New with a missing PAM service succeeded")
+	}
+}
+
+// TestPAMConcurrent runs logins in parallel, as sessions do: each PAM
+// conversation has its own handle, and the results must not mix.
+func TestPAMConcurrent(t *testing.T) {
+	name, password, _, _, _ := pamAccount(t)
+	a := newPAM(t, Options{MaxConcurrent: 4})
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			pw := password
+			if i%2 == 1 {
+				pw += "-wrong"
+			}
+			_, err := a.Authenticate(t.Context(), name, pw, remote)
+			if (i%2 == 0) != (err == nil) {
+				errs <- fmt.Errorf("login %d (right password: %v) = %v", i, i%2 == 0, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
