@@ -759,24 +759,41 @@ func TestTLSVersionFloor(t *testing.T) {
 // TestTLSREIN checks that REIN resets the data protection: after REIN
 // and a new login on an explicit-TLS session, data goes clear again (and
 // with TLSDataRequired, is refused with 521 until PROT P), while the
-// control connection stays encrypted.
+// control connection stays encrypted. REIN resets it whether or not a
+// user was logged in.
 func TestTLSREIN(t *testing.T) {
 	t.Parallel()
-	for _, dataRequired := range []bool{false, true} {
-		t.Run(fmt.Sprintf("TLSDataRequired=%v", dataRequired), func(t *testing.T) {
-			srv, _ := tlsTServer(t, func(s *ftp.Server) { s.TLSDataRequired = dataRequired })
+	tests := []struct {
+		name         string
+		loginFirst   bool // log in before REIN
+		dataRequired bool
+		skip         string
+	}{
+		{"logged in", true, false, ""},
+		{"logged in, TLSDataRequired", true, true, ""},
+		{"before login", false, false, "ENGINE BUG: REIN resets PROT only through logout(), so a REIN before login keeps PROT P"},
+		{"before login, TLSDataRequired", false, true, "ENGINE BUG: REIN resets PROT only through logout(), so a REIN before login keeps PROT P"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.skip != "" {
+				t.Skip(tt.skip)
+			}
+			srv, _ := tlsTServer(t, func(s *ftp.Server) { s.TLSDataRequired = tt.dataRequired })
 			tlsTWriteFile(t, srv.Dir, "f", []byte("x"))
 			cfg := tlsTClientConfig(t, false)
 			c := tlsTDialExplicit(t, srv.Addr, cfg)
 			c.expect("PBSZ 0", 200)
 			c.expect("PROT P", 200)
-			c.login(ftptest.User, ftptest.Password)
-			if res := tlsTGet(c, "LIST", cfg); res.Final.Code != 226 || res.State == nil {
-				t.Fatalf("LIST under PROT P: %v, final %v", res.Err, res.Final)
+			if tt.loginFirst {
+				c.login(ftptest.User, ftptest.Password)
+				if res := tlsTGet(c, "LIST", cfg); res.Final.Code != 226 || res.State == nil {
+					t.Fatalf("LIST under PROT P: %v, final %v", res.Err, res.Final)
+				}
 			}
 			c.expect("REIN", 220)
 			c.login(ftptest.User, ftptest.Password)
-			if dataRequired {
+			if tt.dataRequired {
 				c.pasvAddr()
 				c.expect("LIST", 521)
 				return
@@ -786,6 +803,27 @@ func TestTLSREIN(t *testing.T) {
 				t.Fatalf("clear LIST after REIN: %v, final %v, data %q", res.Err, res.Final, res.Data)
 			}
 		})
+	}
+}
+
+// TestTLSReloginKeepsPROT checks that logging in again with USER and PASS
+// (no REIN) keeps PROT P: the client still expects TLS on data
+// connections, and a server that went clear would send it the file in
+// clear.
+func TestTLSReloginKeepsPROT(t *testing.T) {
+	t.Skip("ENGINE BUG: USER while logged in calls logout(), which resets PROT to C (tlsState.resetData); the next RETR sends the file in clear to a client that negotiated PROT P")
+	t.Parallel()
+	srv, _ := tlsTServer(t, nil)
+	tlsTWriteFile(t, srv.Dir, "f", []byte("private"))
+	cfg := tlsTClientConfig(t, false)
+	c := tlsTDialExplicit(t, srv.Addr, cfg)
+	c.expect("PBSZ 0", 200)
+	c.expect("PROT P", 200)
+	c.login(ftptest.User, ftptest.Password)
+	c.login(ftptest.User, ftptest.Password)
+	res := tlsTGet(c, "RETR f", cfg)
+	if res.Err != nil || res.Final.Code != 226 || res.State == nil || string(res.Data) != "private" {
+		t.Fatalf("RETR after a new login: client error %v, final %v, TLS %v; want a protected transfer", res.Err, res.Final, res.State != nil)
 	}
 }
 
@@ -863,4 +901,86 @@ func TestTLSServeTLSNeedsConfig(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	srv.Shutdown(ctx)
+}
+
+// TestTLSABORDuringDataHandshake checks that ABOR stops a transfer whose
+// data connection is open but has not finished its TLS handshake: the
+// client gets 426 and 226 at once, not after DataTimeout.
+func TestTLSABORDuringDataHandshake(t *testing.T) {
+	t.Skip("ENGINE BUG: secureData runs HandshakeContext(s.ctx), not the transfer's context, and x.conn is set only after the handshake, so ABOR cannot interrupt it and waits for DataTimeout")
+	t.Parallel()
+	const dataTimeout = 5 * time.Second
+	srv, _ := tlsTServer(t, func(s *ftp.Server) { s.DataTimeout = dataTimeout })
+	tlsTWriteFile(t, srv.Dir, "f", []byte("x"))
+	c := tlsTDialExplicit(t, srv.Addr, tlsTClientConfig(t, false))
+	c.login(ftptest.User, ftptest.Password)
+	c.expect("PBSZ 0", 200)
+	c.expect("PROT P", 200)
+	c.pasv() // connected; the client never starts TLS on it
+	c.expect("RETR f", 150)
+	time.Sleep(50 * time.Millisecond) // the server is in the data handshake
+	start := time.Now()
+	c.send("ABOR")
+	r1, r2 := c.read(), c.read()
+	if took := time.Since(start); r1.Code != 426 || r2.Code != 226 || took > dataTimeout/5 {
+		t.Fatalf("ABOR during the data handshake: %v then %v after %v; want 426 then 226 at once", r1, r2, took)
+	}
+	c.expect("NOOP", 200)
+}
+
+// TestTLSShutdownDuringImplicitHandshake checks that Shutdown does not wait
+// for an implicit-TLS connection that has not finished its handshake (no
+// command is running; the client has not even been greeted).
+func TestTLSShutdownDuringImplicitHandshake(t *testing.T) {
+	t.Skip("ENGINE BUG: a session in the implicit-TLS handshake is never idle for closeIfIdle, so Shutdown waits for DataTimeout (30 s by default) or its context")
+	t.Parallel()
+	const dataTimeout = 5 * time.Second
+	srv, _ := tlsTServer(t, func(s *ftp.Server) { s.DataTimeout = dataTimeout }, ftptest.WithImplicitTLS())
+	c := dialRawNoGreeting(t, srv.Addr)
+	time.Sleep(50 * time.Millisecond) // the session is in the handshake
+	ctx, cancel := context.WithTimeout(context.Background(), 2*dataTimeout)
+	defer cancel()
+	start := time.Now()
+	err := srv.FTP.Shutdown(ctx)
+	if took := time.Since(start); err != nil || took > dataTimeout/5 {
+		t.Fatalf("Shutdown: %v after %v; want nil at once", err, took)
+	}
+	c.setTimeout(time.Second)
+	c.expectClosed()
+}
+
+// TestTLSGetConfigForClient checks that the engine's TLS rules hold when
+// TLSConfig hands out its configuration through GetConfigForClient (a
+// library user reloading certificates, or choosing them by SNI): the
+// TLS 1.2 floor, and TLSSessionReuseRequired on data connections.
+func TestTLSGetConfigForClient(t *testing.T) {
+	t.Skip("ENGINE BUG: tlsBase/setupReuse change only the outer tls.Config; the one GetConfigForClient returns is used as is, so MinVersion and the reuse hooks (UnwrapSession, VerifyConnection) are silently bypassed")
+	t.Parallel()
+	inner := tlsTServerConfig(t)
+	inner.MinVersion = tls.VersionTLS10
+	srv, _ := tlsTServer(t, func(s *ftp.Server) {
+		s.TLSSessionReuseRequired = true
+		s.TLSConfig = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return inner, nil }}
+	})
+	tlsTWriteFile(t, srv.Dir, "f", []byte("secret"))
+	t.Run("reuse required", func(t *testing.T) {
+		cfg := tlsTClientConfig(t, false) // cannot resume
+		c := tlsTDialExplicit(t, srv.Addr, cfg)
+		c.login(ftptest.User, ftptest.Password)
+		c.expect("PBSZ 0", 200)
+		c.expect("PROT P", 200)
+		if res := tlsTGet(c, "RETR f", cfg); res.Final.Code != 425 || len(res.Data) != 0 {
+			t.Fatalf("non-resuming data connection: final %v, data %q; want 425 and nothing", res.Final, res.Data)
+		}
+	})
+	t.Run("TLS 1.1 refused", func(t *testing.T) {
+		old := tlsTClientConfig(t, false)
+		old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+		c := dialRaw(t, srv.Addr)
+		c.expect("AUTH TLS", 234)
+		if tc, err := tlsTHandshake(c.conn, old); err == nil {
+			tc.Close()
+			t.Fatal("TLS 1.1 handshake succeeded, want refused")
+		}
+	})
 }
