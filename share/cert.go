@@ -301,7 +301,7 @@ func makeCert(key *ecdsa.PrivateKey, names CertNames, now time.Time) ([]byte, er
 		Subject:               pkix.Name{CommonName: cn, Organization: []string{"ftpshare (self-signed)"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(CertLifetime),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		DNSNames:              names.DNS,

@@ -232,7 +232,7 @@ func (sh *Share) loadTLS(cfg *Config) (*tls.Config, error) {
 		}
 		sh.cert, err = SelfSignedCertificate(dir, LocalCertNames(cfg.Bind, cfg.PublicIP), time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("self-signed certificate in %s: %w", dir, err)
+			return nil, &ConfigError{Msg: "cannot keep the self-signed certificate in " + dir, Err: err}
 		}
 	}
 	return &tls.Config{
