@@ -40,6 +40,11 @@ type session struct {
 	binary  bool // TYPE I sent
 	noEPSV  bool // the server refused EPSV once; use PASV from then on
 	secured bool // PROT P in force: data connections need TLS too
+
+	// tlsConf is the dialer's, with a session cache of this session's own:
+	// its data connections resume its control connection's TLS session,
+	// as real clients' do, while separate clients never share sessions.
+	tlsConf *tls.Config
 }
 
 // dial opens a control connection and reads the greeting.
@@ -110,7 +115,9 @@ func (s *session) startTLS() error {
 	if _, err := s.expect(2, "AUTH TLS"); err != nil {
 		return err
 	}
-	tc := tls.Client(s.conn, s.d.tlsConf)
+	s.tlsConf = s.d.tlsConf.Clone()
+	s.tlsConf.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	tc := tls.Client(s.conn, s.tlsConf)
 	tc.SetDeadline(time.Now().Add(s.d.timeout))
 	if err := tc.Handshake(); err != nil {
 		return fmt.Errorf("control TLS handshake: %w", err)
@@ -280,7 +287,7 @@ func (s *session) startTransfer(line string) (net.Conn, error) {
 	if !s.secured {
 		return dc, nil
 	}
-	tc := tls.Client(dc, s.d.tlsConf)
+	tc := tls.Client(dc, s.tlsConf)
 	tc.SetDeadline(time.Now().Add(s.d.timeout))
 	if err := tc.Handshake(); err != nil {
 		dc.Close()
@@ -313,7 +320,9 @@ func (s *session) retr(name string, buf []byte) (int64, error) {
 		dc.SetReadDeadline(time.Now().Add(s.d.timeout))
 		m, err := dc.Read(buf)
 		n += int64(m)
-		if err == io.EOF {
+		// Some FTPS servers close the data connection without a TLS
+		// close_notify; the byte count check catches a real truncation.
+		if err == io.EOF || s.secured && errors.Is(err, io.ErrUnexpectedEOF) {
 			break
 		}
 		if err != nil {
@@ -351,10 +360,34 @@ func (s *session) stor(name string, buf []byte, limit int64, deadline time.Time)
 			return n, fmt.Errorf("STOR %s: write after %d bytes: %w", name, n, err)
 		}
 	}
-	if err := dc.Close(); err != nil {
+	if err := closeUpload(dc, s.d.timeout); err != nil {
 		return n, fmt.Errorf("STOR %s: close data: %w", name, err)
 	}
 	return n, s.finishTransfer("STOR")
+}
+
+// closeUpload ends an upload. Over TLS it sends close_notify and waits for
+// the server's before closing, as Python's ftplib unwrap() does: vsftpd
+// answers 426 to an upload whose socket closes before its own
+// close_notify is read.
+func closeUpload(dc net.Conn, timeout time.Duration) error {
+	tc, ok := dc.(*tls.Conn)
+	if !ok {
+		return dc.Close()
+	}
+	defer tc.Close()
+	if err := tc.CloseWrite(); err != nil {
+		return err
+	}
+	tc.SetReadDeadline(time.Now().Add(timeout))
+	var b [512]byte
+	for {
+		if _, err := tc.Read(b[:]); err != nil {
+			// The server's close_notify (io.EOF) or a bare TCP close: the
+			// upload is over either way, and the 226 says whether it took.
+			return nil
+		}
+	}
 }
 
 func (s *session) size(name string) (int64, error) {

@@ -24,6 +24,7 @@ type result struct {
 	Better  string   `json:"better"` // "higher" or "lower"
 	Value   *float64 `json:"value"`
 	Errors  int      `json:"errors"`
+	Skipped int      `json:"skipped,omitempty"` // operations the -budget left no time for
 	Retries int      `json:"retries,omitempty"`
 	Note    string   `json:"note,omitempty"`
 }
@@ -243,13 +244,16 @@ type sessionSet struct {
 	elapsed  time.Duration
 	retries  int
 	failures int
+	skipped  int // not attempted: the -budget ran out
 	firstErr error
 }
 
 // openSessions logs in n clients with at most -parallel connects in
 // flight. The bound keeps the client from overflowing small listen queues
 // (vsftpd's is 32): a dropped SYN costs a one-second retransmit that would
-// measure the kernel's timer, not the server.
+// measure the kernel's timer, not the server. No new login starts once
+// -budget has passed, so a server that slows down as sessions pile up ends
+// the row with a count of what it managed rather than stalling the run.
 func (b *bench) openSessions(d *dialer, n int) sessionSet {
 	slots := make([]*session, n)
 	var next, retries, failures atomic.Int64
@@ -260,8 +264,11 @@ func (b *bench) openSessions(d *dialer, n int) sessionSet {
 	for range min(b.cfg.parallel, n) {
 		wg.Go(func() {
 			for {
+				if b.ctx.Err() != nil || b.cfg.budget > 0 && time.Since(t0) > b.cfg.budget {
+					return
+				}
 				i := int(next.Add(1) - 1)
-				if i >= n || b.ctx.Err() != nil {
+				if i >= n {
 					return
 				}
 				s, tries, err := d.loginRetry(b.ctx, loginAttempts)
@@ -286,7 +293,20 @@ func (b *bench) openSessions(d *dialer, n int) sessionSet {
 			set.sessions = append(set.sessions, s)
 		}
 	}
+	set.skipped = n - len(set.sessions) - set.failures
 	return set
+}
+
+// note says what went wrong opening a set, or "" if nothing did.
+func (set sessionSet) note(n int) string {
+	var parts []string
+	if set.failures > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d failed; first: %v", set.failures, n, set.firstErr))
+	}
+	if set.skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d opened before the time budget ran out", len(set.sessions), n))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // rowConnect times -clients concurrent connect+login sessions. Plain ones
@@ -303,11 +323,8 @@ func (b *bench) rowConnect(id string, d *dialer) result {
 	r := result{ID: id, Name: name, Short: short, Unit: "s", Better: "lower"}
 	set := b.openSessions(d, b.cfg.clients)
 	r.Value = seconds(set.elapsed)
-	r.Retries = set.retries
-	r.Errors = set.failures
-	if set.firstErr != nil {
-		r.Note = fmt.Sprintf("%d of %d failed; first: %v", set.failures, b.cfg.clients, set.firstErr)
-	}
+	r.Retries, r.Errors, r.Skipped = set.retries, set.failures, set.skipped
+	r.Note = set.note(b.cfg.clients)
 	if d.tlsConf == nil {
 		b.pool = set.sessions
 	} else {
@@ -322,8 +339,8 @@ func (b *bench) withPool(id string, row func() result) result {
 	if len(b.pool) == 0 {
 		set := b.openSessions(b.plain, b.cfg.clients)
 		b.pool = set.sessions
-		if set.failures > 0 {
-			b.logf("%s: opened %d of %d clients; first error: %v", id, len(set.sessions), b.cfg.clients, set.firstErr)
+		if note := set.note(b.cfg.clients); note != "" {
+			b.logf("%s: %s", id, note)
 		}
 	}
 	r := row()
@@ -473,7 +490,8 @@ func (b *bench) rowQuit(id string) result {
 }
 
 // rowLogin times n logins one after another, from connect to the 230,
-// and reports the median and the 99th percentile.
+// and reports the median and the 99th percentile. It stops early when the
+// -budget runs out and says so.
 func (b *bench) rowLogin(id string, d *dialer, suffix string, n int) []result {
 	p50 := result{ID: id + "-p50", Name: fmt.Sprintf("login latency p50 (%d sequential)%s", n, suffix),
 		Short: "login p50" + suffix, Unit: "ms", Better: "lower"}
@@ -482,7 +500,11 @@ func (b *bench) rowLogin(id string, d *dialer, suffix string, n int) []result {
 	lat := make([]time.Duration, 0, n)
 	var first error
 	nerr := 0
+	start := time.Now()
 	for range n {
+		if b.cfg.budget > 0 && time.Since(start) > b.cfg.budget {
+			break
+		}
 		t0 := time.Now()
 		s, err := d.login(b.ctx)
 		el := time.Since(t0)
@@ -496,10 +518,14 @@ func (b *bench) rowLogin(id string, d *dialer, suffix string, n int) []result {
 		lat = append(lat, el)
 		s.quit()
 	}
+	skipped := n - len(lat) - nerr
 	for _, r := range []*result{&p50, &p99} {
-		r.Errors = nerr
+		r.Errors, r.Skipped = nerr, skipped
 		if first != nil {
 			r.Note = first.Error()
+		}
+		if skipped > 0 {
+			r.Note = strings.TrimPrefix(r.Note+fmt.Sprintf("; only %d of %d logins within the time budget", len(lat), n), "; ")
 		}
 	}
 	if len(lat) > 0 {
@@ -547,12 +573,11 @@ func (b *bench) rowsMemory(id string) []result {
 		set := b.openSessions(b.plain, n)
 		opened := len(set.sessions)
 		for _, r := range []*result{&total, &per} {
-			r.Errors, r.Retries = set.failures, set.retries
-			if set.failures > 0 {
-				r.Note = fmt.Sprintf("opened %d of %d; first error: %v", opened, n, set.firstErr)
-			}
+			r.Errors, r.Retries, r.Skipped = set.failures, set.retries, set.skipped
+			r.Note = set.note(n)
 		}
-		b.logf("mem: %d sessions open in %.1fs (%d failed, %d retries)", opened, set.elapsed.Seconds(), set.failures, set.retries)
+		b.logf("mem: %d sessions open in %.1fs (%d failed, %d not tried, %d retries)",
+			opened, set.elapsed.Seconds(), set.failures, set.skipped, set.retries)
 		m, err := b.settle()
 		if err != nil {
 			out = append(out, failed(total, err), failed(per, err))
@@ -657,6 +682,9 @@ func formatResult(r result) string {
 	s := fmt.Sprintf("%-55s %10s %-4s", r.Name, v, r.Unit)
 	if r.Errors > 0 {
 		s += fmt.Sprintf("  errors=%d", r.Errors)
+	}
+	if r.Skipped > 0 {
+		s += fmt.Sprintf("  skipped=%d", r.Skipped)
 	}
 	if r.Retries > 0 {
 		s += fmt.Sprintf("  retries=%d", r.Retries)
