@@ -25,11 +25,12 @@ type rowInfo struct {
 
 // cell is every round's measurement of one row on one server.
 type cell struct {
-	values []float64
-	errors int    // failed operations over all rounds
-	rounds int    // rounds that measured the row
-	failed int    // rounds with errors
-	note   string // first error note
+	values  []float64
+	errors  int    // failed operations over all rounds
+	skipped int    // operations the time budget left out, over all rounds
+	rounds  int    // rounds that measured the row
+	failed  int    // rounds with errors or skipped operations
+	note    string // first error note
 }
 
 // table is the merged results: rows in first-seen order, servers in
@@ -97,8 +98,9 @@ func mergeOutputs(outs []output, order []string) *table {
 			if r.Value != nil {
 				c.values = append(c.values, *r.Value)
 			}
-			if r.Errors > 0 || r.Value == nil {
+			if r.Errors > 0 || r.Skipped > 0 || r.Value == nil {
 				c.errors += r.Errors
+				c.skipped += r.Skipped
 				c.failed++
 				if c.note == "" {
 					c.note = r.Note
@@ -231,8 +233,12 @@ func (t *table) writeMarkdown(w io.Writer, base string) {
 				line = append(line, v)
 			}
 			if c != nil && c.failed > 0 {
-				notes = append(notes, fmt.Sprintf("%s, %s: %d failed operations in %d of %d rounds; first: %s",
-					s, r.name, c.errors, c.failed, c.rounds, c.note))
+				what := fmt.Sprintf("%d failed", c.errors)
+				if c.skipped > 0 {
+					what += fmt.Sprintf(", %d not attempted (time budget)", c.skipped)
+				}
+				notes = append(notes, fmt.Sprintf("%s, %s: %s, in %d of %d rounds: %s",
+					s, r.name, what, c.failed, c.rounds, c.note))
 			}
 		}
 		if hasBase {
@@ -248,7 +254,7 @@ func (t *table) writeMarkdown(w io.Writer, base string) {
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "† some rounds had errors (the median is over the rounds that measured a value):")
+		fmt.Fprintln(w, "† some rounds had failures or ran out of time (the median is over the rounds that measured a value):")
 		fmt.Fprintln(w)
 		for _, n := range notes {
 			fmt.Fprintf(w, "- %s\n", strings.ReplaceAll(n, "|", "\\|"))

@@ -87,7 +87,7 @@ func TestReport(t *testing.T) {
 		"| RETR | MB/s | 450 | 200 | failed | 2.25× (vs peer) |",
 		"| RETR as % of loopback ceiling (900 MB/s) | % | 50.0 | 22.2 |  | 2.25× (vs peer) |",
 		"| login p99 | ms | 1.00 | 3.00 |  | 3.00× (vs peer) |",
-		"broken, RETR: 1 failed operations in 1 of 1 rounds; first: boom",
+		"broken, RETR: 1 failed, in 1 of 1 rounds: boom",
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
