@@ -130,8 +130,8 @@ func pamError(stage, service string, err error) error {
 	return fmt.Errorf("sysauth: PAM %s (service %q): %w", stage, service, err)
 }
 
-// lookup reads name's passwd entry with getpwnam_r (os/user does not give
-// the login shell) and its groups with os/user.
+// lookup reads name's passwd entry with getpwnam_r: os/user does not give
+// the login shell.
 func (b pamBackend) lookup(name string) (*passwd, error) {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
@@ -150,10 +150,11 @@ func (b pamBackend) lookup(name string) (*passwd, error) {
 		var pw *passwd
 		var err error
 		switch {
+		case found == 0 && (rc == 0 || rc == C.ENOENT || rc == C.ESRCH):
+			// getpwnam_r(3): some systems say "not found" with an error.
+			err = errUnknownUser
 		case rc != 0:
 			err = fmt.Errorf("getpwnam_r: %w", syscall.Errno(rc))
-		case found == 0:
-			err = errUnknownUser
 		default:
 			pw = &passwd{
 				name:  C.GoString(pwd.pw_name),
@@ -164,16 +165,13 @@ func (b pamBackend) lookup(name string) (*passwd, error) {
 			}
 		}
 		C.free(unsafe.Pointer(buf))
-		if err != nil {
-			return nil, err
-		}
-		pw.groups = b.groups(pw)
-		return pw, nil
+		return pw, err
 	}
 }
 
-// groups lists the account's groups. When they cannot be read the account
-// keeps only its primary group: fewer rights, never more.
+// groups lists the account's groups through NSS (getgrouplist). When they
+// cannot be read the account keeps only its primary group: fewer rights,
+// never more.
 func (b pamBackend) groups(pw *passwd) []int {
 	u, err := user.Lookup(pw.name)
 	var ids []string

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -196,5 +197,25 @@ func TestPAMConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestPAMLookup checks the passwd and group lookups through NSS against
+// os/user's view of the same account.
+func TestPAMLookup(t *testing.T) {
+	name, _, uid, gid, home := pamAccount(t)
+	b := pamBackend{log: testLogger()}
+	pw, err := b.lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw.name != name || pw.uid != uid || pw.gid != gid || pw.home != home || pw.shell != "/bin/bash" {
+		t.Errorf("lookup(%s) = %+v, want uid %d gid %d home %s shell /bin/bash", name, pw, uid, gid, home)
+	}
+	if groups := b.groups(pw); !slices.Contains(groups, gid) {
+		t.Errorf("groups = %v, want the primary group %d among them", groups, gid)
+	}
+	if _, err := b.lookup("no-such-account-ftpshare"); !errors.Is(err, errUnknownUser) {
+		t.Errorf("lookup of an unknown name = %v, want errUnknownUser", err)
 	}
 }

@@ -128,7 +128,6 @@ type Options struct {
 type passwd struct {
 	name     string
 	uid, gid int
-	groups   []int // supplementary groups, for permission checks
 	home     string
 	shell    string
 }
@@ -142,8 +141,12 @@ type backend interface {
 	// authenticate runs PAM authentication and account management for
 	// user, and returns the name PAM settled on (a module may map it).
 	authenticate(service, user, password, rhost string) (string, error)
-	// lookup reads the passwd database (and the account's groups).
+	// lookup reads the passwd database.
 	lookup(name string) (*passwd, error)
+	// groups lists the account's groups, for permission checks; it is
+	// asked only after PAM accepted the password, as it can be slow
+	// (LDAP). On failure it returns none: fewer rights, never more.
+	groups(pw *passwd) []int
 }
 
 // Authorizer is an [ftp.Authorizer] for the machine's accounts. It is safe
@@ -446,7 +449,7 @@ func (a *Authorizer) home(pw *passwd) (ftp.FileSystem, error) {
 	if uid != pw.uid {
 		return nil, fmt.Errorf("sysauth: account %q (uid %d): home %s is owned by uid %d; refusing to serve a home the account does not own", pw.name, pw.uid, pw.home, uid)
 	}
-	return newOwnedFS(root, identity{uid: pw.uid, gid: pw.gid, groups: pw.groups}, a.owner), nil
+	return newOwnedFS(root, identity{uid: pw.uid, gid: pw.gid, groups: a.backend.groups(pw)}, a.owner), nil
 }
 
 // openHome returns the shared RootFS for dir, reopening it when the

@@ -63,6 +63,8 @@ func (f *fakePAM) lookup(name string) (*passwd, error) {
 	return &cp, nil
 }
 
+func (f *fakePAM) groups(*passwd) []int { return nil }
+
 func (f *fakePAM) askedPAM() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
