@@ -101,14 +101,22 @@ func (s *session) logout() {
 	s.ascii = false
 	s.facts = defaultFacts
 	s.data.close()
-	s.tls.resetData()
 }
 
+// handleREIN returns the session to its state just after the greeting
+// (the TLS control connection stays), logged in or not. A new USER only
+// changes the account: the protection level it negotiated stays.
 func (s *session) handleREIN(string) {
 	if s.acct != nil {
 		s.logout()
 	}
 	s.userName = ""
+	s.renameFrom = ""
+	s.restOffset = 0
+	s.ascii = false
+	s.facts = defaultFacts
+	s.data.close()
+	s.tls.resetData()
 	s.reply(220, "Ready for a new user.")
 }
 

@@ -41,11 +41,13 @@ type session struct {
 	cancel context.CancelFunc
 
 	// mu guards conn (swapped by AUTH TLS), idle, closed and xfer.
-	mu     sync.Mutex
-	conn   net.Conn
-	idle   bool // blocked reading the next command, no transfer running
-	closed bool
-	xfer   *transfer
+	mu   sync.Mutex
+	conn net.Conn
+	idle bool // blocked reading the next command, no transfer running
+	// handshaking: the control connection's TLS handshake is under way.
+	handshaking bool
+	closed      bool
+	xfer        *transfer
 
 	r    *bufio.Reader
 	line []byte // the command line being read
@@ -190,12 +192,17 @@ func (s *session) kill() {
 func (s *session) closeIfIdle() {
 	s.mu.Lock()
 	idle := s.idle && s.xfer == nil && !s.closed
-	if idle {
+	handshaking := s.handshaking && !s.closed
+	if idle || handshaking {
 		s.closed = true
 	}
 	conn := s.conn
 	s.mu.Unlock()
-	if idle {
+	switch {
+	case handshaking:
+		s.cancel() // no reply: the client is mid-handshake and cannot read one
+		conn.Close()
+	case idle:
 		s.reply(421, "Server is shutting down; goodbye.")
 		conn.Close()
 	}
@@ -436,10 +443,15 @@ func (s *session) can(p Perm, vpath string) bool {
 func (s *session) startTLS(implicit bool) error {
 	s.mu.Lock()
 	raw := s.conn
+	s.handshaking = true // Shutdown may close the connection meanwhile
 	s.mu.Unlock()
 	tc := tls.Server(raw, s.controlTLSConfig())
 	raw.SetDeadline(time.Now().Add(duration(s.srv.DataTimeout, DefaultDataTimeout)))
-	if err := tc.HandshakeContext(s.ctx); err != nil {
+	err := tc.HandshakeContext(s.ctx)
+	s.mu.Lock()
+	s.handshaking = false
+	s.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("ftp: TLS handshake: %w", err)
 	}
 	raw.SetDeadline(time.Time{})

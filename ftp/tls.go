@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
@@ -38,13 +39,32 @@ var errNotResumed = errors.New("TLS session of the data connection was not resum
 // connection decrypt on its data connections.
 func (srv *Server) tlsBase() *tls.Config {
 	srv.tlsOnce.Do(func() {
-		cfg := srv.TLSConfig.Clone()
-		if cfg.MinVersion < tls.VersionTLS12 {
-			cfg.MinVersion = tls.VersionTLS12
-		}
-		srv.tlsCfg = cfg
+		srv.tlsCfg = withConfigHook(srv.TLSConfig.Clone(), func(c *tls.Config) {
+			if c.MinVersion < tls.VersionTLS12 {
+				c.MinVersion = tls.VersionTLS12
+			}
+		})
 	})
 	return srv.tlsCfg
+}
+
+// withConfigHook applies set to cfg, and to every configuration its
+// GetConfigForClient returns, so that a per-client configuration cannot
+// escape the server's policy (version floor, session reuse).
+func withConfigHook(cfg *tls.Config, set func(*tls.Config)) *tls.Config {
+	set(cfg)
+	if get := cfg.GetConfigForClient; get != nil {
+		cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			c, err := get(hello)
+			if c == nil || err != nil {
+				return c, err
+			}
+			c = c.Clone()
+			set(c)
+			return c, nil
+		}
+	}
+	return cfg
 }
 
 // controlTLSConfig is the configuration for the control connection.
@@ -83,11 +103,7 @@ func (s *session) setupReuse(base *tls.Config) {
 		ss.Extra = append(ss.Extra, stamp)
 		return base.EncryptTicket(cs, ss)
 	}
-	ctl := base.Clone()
-	ctl.WrapSession = wrap
-	data := base.Clone()
-	data.WrapSession = wrap
-	data.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+	unwrap := func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
 		ss, err := base.DecryptTicket(identity, cs)
 		if err != nil || ss == nil {
 			return nil, nil // not ours: a full handshake, then refused below
@@ -99,20 +115,25 @@ func (s *session) setupReuse(base *tls.Config) {
 		}
 		return nil, nil
 	}
-	data.VerifyConnection = func(cs tls.ConnectionState) error {
-		if !cs.DidResume {
-			return errNotResumed
+	ctl := withConfigHook(base.Clone(), func(c *tls.Config) { c.WrapSession = wrap })
+	data := withConfigHook(base.Clone(), func(c *tls.Config) {
+		verify := c.VerifyConnection
+		c.WrapSession, c.UnwrapSession = wrap, unwrap
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if !cs.DidResume {
+				return errNotResumed
+			}
+			if verify != nil {
+				return verify(cs)
+			}
+			return nil
 		}
-		if base.VerifyConnection != nil {
-			return base.VerifyConnection(cs)
-		}
-		return nil
-	}
+	})
 	s.tls.ctlCfg, s.tls.dataCfg = ctl, data
 }
 
 // secureData wraps a new data connection in TLS when PROT P is in force.
-func (s *session) secureData(conn net.Conn) (net.Conn, error) {
+func (s *session) secureData(ctx context.Context, conn net.Conn) (net.Conn, error) {
 	if !s.tls.prot {
 		return conn, nil
 	}
@@ -120,7 +141,7 @@ func (s *session) secureData(conn net.Conn) (net.Conn, error) {
 	conn.SetDeadline(time.Now().Add(duration(s.srv.DataTimeout, DefaultDataTimeout)))
 	// An explicit handshake: a zero-byte transfer would otherwise never
 	// start one, and the client would wait for it.
-	if err := tc.HandshakeContext(s.ctx); err != nil {
+	if err := tc.HandshakeContext(ctx); err != nil {
 		conn.Close()
 		if errors.Is(err, errNotResumed) {
 			return nil, errNotResumed

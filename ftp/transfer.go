@@ -245,7 +245,8 @@ func (s *session) runTransfer(x *transfer, l *net.TCPListener, active netip.Addr
 	}()
 	conn, err := s.openData(x.ctx, l, active)
 	if err == nil {
-		conn, err = s.secureData(conn)
+		x.setConn(conn) // so that ABOR can cut a stalled TLS handshake
+		conn, err = s.secureData(x.ctx, conn)
 	}
 	if err != nil {
 		if x.aborted.Load() {
