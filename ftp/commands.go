@@ -183,7 +183,7 @@ func (s *session) handleFEAT(string) {
 }
 
 func (s *session) handleSITE(arg string) {
-	sub, rest, _ := strings.Cut(arg, " ")
+	sub, rest, _ := strings.Cut(strings.TrimLeft(arg, " "), " ")
 	sub = strings.ToUpper(sub)
 	c, ok := s.srv.site[sub]
 	switch {

@@ -295,6 +295,7 @@ func TestCommands(t *testing.T) {
 		}},
 		{name: "SITE", steps: []step{
 			{"SITE BOGUS", 500, ""},
+			{"SITE  HELP", 214, "Help OK."},
 			{"SITE HELP CHMOD", 214, "Syntax: SITE CHMOD <sp> mode <sp> pathname"},
 			{"SITE HELP BOGUS", 501, ""},
 		}},
@@ -713,6 +714,25 @@ func TestSessionsAreIndependent(t *testing.T) {
 	b.expect("RNTO x", 503)
 	a.expect("RNTO /g2", 250)
 	a.expectText("PWD", 257, `"/sub" is the current directory.`)
+}
+
+// TestIPv6Session runs a session over ::1.
+func TestIPv6Session(t *testing.T) {
+	if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback on this machine: %v", err)
+	} else {
+		l.Close()
+	}
+	srv := ftptest.NewServer(t, ftptest.WithIPv6())
+	makeTree(t, srv.Dir, map[string]string{"f": "hello"})
+	c := loggedIn(t, srv)
+	c.expectText("SIZE f", 213, "5")
+	c.expectText("MKD d", 257, `"/d" directory created.`)
+	r := c.expect("STAT", 211)
+	if want := "Connected to " + srv.Addr + " from " + c.conn.LocalAddr().String(); !strings.Contains(r.Full(), want) || !strings.Contains(want, "[::1]") {
+		t.Errorf("STAT over IPv6 = %v, want %q", r, want)
+	}
+	c.expect("QUIT", 221)
 }
 
 // ctlTLSConfig returns a TLS configuration with a fresh self-signed
