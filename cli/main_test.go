@@ -57,18 +57,18 @@ func testMain(m *testing.M) int {
 // testEnv is the environment of every run: the test's own, less any
 // FTPSHARE_* setting, with HOME and the config directory in a temporary
 // directory (so that no test writes the real ~/.config/ftpshare), and no
-// colour.
+// NO_COLOR (the output is a pipe: colour must be off without it).
 func testEnv(t *testing.T, extra ...string) []string {
 	t.Helper()
 	home := t.TempDir()
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "FTPSHARE_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
+		if strings.HasPrefix(kv, "FTPSHARE_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") || strings.HasPrefix(kv, "NO_COLOR=") {
 			continue
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "NO_COLOR=1")
+	env = append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
 	return append(env, extra...)
 }
 
