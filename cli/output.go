@@ -97,7 +97,7 @@ func printBanner(w io.Writer, colorOn bool, cfg *share.Config, info share.Info) 
 		line("TLS", fmt.Sprintf("%s; certificate SHA-256 fingerprint:", what))
 		line("", p.warn.Sprint(t.Fingerprint))
 		if t.SelfSigned {
-			line("", p.dim.Sprintf("self-signed, kept in %s: a client should see this fingerprint", t.CertFile))
+			line("", p.dim.Sprintf("self-signed, kept in %s: check that your client shows this fingerprint", t.CertFile))
 		}
 		line("", "FileZilla: "+p.url.Sprint(t.ExplicitURLs[0])+" (explicit FTP over TLS)")
 		if len(t.ImplicitURLs) > 0 {
