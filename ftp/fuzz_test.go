@@ -7,6 +7,7 @@ package ftp
 
 import (
 	"bytes"
+	"path"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -164,4 +165,32 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// FuzzPathResolution checks how a path argument becomes a virtual path and
+// then an os.Root name: whatever the client sends, from whatever working
+// directory, the virtual path is absolute and clean, and the os.Root name
+// is relative with no ".." element, so it cannot leave the jail lexically.
+func FuzzPathResolution(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/", ".."}, {"/a/b", "../../../etc/passwd"}, {"/a", "/abs/../../x"}, {"/", ""},
+		{"/a", "b/./c//d/"}, {"/", "..\\..\\x"}, {"/a b", "../c\x00d"}, {"/", "/"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, cwd, arg string) {
+		cwd = path.Clean("/" + cwd) // the session keeps its cwd in this form
+		s := &session{cwd: cwd}
+		p := s.abs(arg)
+		if !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+			t.Fatalf("abs(%q) from %q = %q: not absolute and clean", arg, cwd, p)
+		}
+		r := rel(p)
+		if r != "." && (strings.HasPrefix(r, "/") || r == ".." || strings.HasPrefix(r, "../") || strings.Contains(r, "/../") || strings.HasSuffix(r, "/..")) {
+			t.Fatalf("rel(%q) = %q: escapes lexically", p, r)
+		}
+		if r == "." && p != "/" {
+			t.Fatalf("rel(%q) = %q", p, r)
+		}
+	})
 }
