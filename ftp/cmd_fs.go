@@ -276,28 +276,19 @@ func (s *session) handleSiteCHMOD(arg string) {
 		s.reply(501, "Invalid mode; expected octal such as 644.")
 		return
 	}
+	if bits&0o7000 != 0 {
+		// A setuid or setgid file made by a server running as root would
+		// be a root shell for whoever uploaded it.
+		s.reply(550, "Setuid, setgid and sticky bits cannot be set.")
+		return
+	}
 	p := s.abs(name)
 	if !s.permit(PermChmod, p) {
 		return
 	}
-	if err := s.acct.FS.Chmod(p, unixMode(uint32(bits))); err != nil {
+	if err := s.acct.FS.Chmod(p, fs.FileMode(bits)); err != nil {
 		s.replyFSErr("chmod", p, err)
 		return
 	}
 	s.reply(200, "SITE CHMOD command successful.")
-}
-
-// unixMode converts Unix permission bits to an fs.FileMode.
-func unixMode(bits uint32) fs.FileMode {
-	m := fs.FileMode(bits & 0o777)
-	if bits&0o4000 != 0 {
-		m |= fs.ModeSetuid
-	}
-	if bits&0o2000 != 0 {
-		m |= fs.ModeSetgid
-	}
-	if bits&0o1000 != 0 {
-		m |= fs.ModeSticky
-	}
-	return m
 }

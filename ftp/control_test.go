@@ -286,6 +286,9 @@ func TestCommands(t *testing.T) {
 			{"SITE CHMOD 17777 f", 501, ""},
 			{"SITE CHMOD 755", 501, ""},
 			{"SITE CHMOD 755 nope", 550, ""},
+			{"SITE CHMOD 4755 f", 550, "Setuid, setgid and sticky bits cannot be set."},
+			{"SITE CHMOD 2755 d", 550, "Setuid, setgid and sticky bits cannot be set."},
+			{"SITE CHMOD 1777 d", 550, "Setuid, setgid and sticky bits cannot be set."},
 		}, check: func(t *testing.T, dir string) {
 			for name, want := range map[string]fs.FileMode{"f": 0o600, "d": 0o751} {
 				if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != want {
