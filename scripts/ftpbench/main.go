@@ -7,6 +7,7 @@
 // Usage:
 //
 //	ftpbench -host 127.0.0.1 -port 2121 -user bench -pass bench [flags]
+//	ftpbench -check -port 2121 -user bench -pass bench
 //	ftpbench -report [-base ftpshare] [-ceiling MBps] [-chart out.dat] result.json...
 //
 // Rows (-rows takes a comma list of these, "all" for the plain ones,
@@ -133,6 +134,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "per-operation network timeout")
 	fs.DurationVar(&cfg.budget, "budget", time.Minute, "most time one batch of connects or logins may take; 0 for no limit")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON")
+	check := fs.Bool("check", false, "only check that the server accepts a login, and exit")
 	report := fs.Bool("report", false, "merge -json result files given as arguments into a markdown table")
 	base := fs.String("base", "ftpshare", "report: server compared with the best of the others")
 	ceiling := fs.Float64("ceiling", 0, "report: loopback ceiling in MB/s, to show RETR as a fraction of it")
@@ -194,6 +196,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("check login at %s: %w", plain.addr, err)
 	}
 	s.quit()
+	if *check {
+		return nil
+	}
 
 	out := output{
 		Server: cfg.name, Addr: plain.addr, Date: time.Now().UTC().Format(time.RFC3339),

@@ -110,7 +110,7 @@ func (b *bench) run(rows []string) []result {
 		case "quit":
 			rs = []result{b.withPool(id, func() result { return b.rowQuit(id) })}
 		case "login":
-			rs = b.rowLogin(id, b.plain, "", b.cfg.logins)
+			rs = b.rowLogin(id, b.plain, "", "", b.cfg.logins)
 		case "mem":
 			b.closePool()
 			rs = b.rowsMemory(id)
@@ -492,11 +492,11 @@ func (b *bench) rowQuit(id string) result {
 // rowLogin times n logins one after another, from connect to the 230,
 // and reports the median and the 99th percentile. It stops early when the
 // -budget runs out and says so.
-func (b *bench) rowLogin(id string, d *dialer, suffix string, n int) []result {
+func (b *bench) rowLogin(id string, d *dialer, suffix, shortSuffix string, n int) []result {
 	p50 := result{ID: id + "-p50", Name: fmt.Sprintf("login latency p50 (%d sequential)%s", n, suffix),
-		Short: "login p50" + suffix, Unit: "ms", Better: "lower"}
+		Short: "login p50" + shortSuffix, Unit: "ms", Better: "lower"}
 	p99 := result{ID: id + "-p99", Name: fmt.Sprintf("login latency p99 (%d sequential)%s", n, suffix),
-		Short: "login p99" + suffix, Unit: "ms", Better: "lower"}
+		Short: "login p99" + shortSuffix, Unit: "ms", Better: "lower"}
 	lat := make([]time.Duration, 0, n)
 	var first error
 	nerr := 0
@@ -591,7 +591,8 @@ func (b *bench) rowsMemory(id string) []result {
 			}
 			out = append(out, total, per)
 		}
-		out = append(out, b.rowLogin(fmt.Sprintf("login-%d", n), b.plain, fmt.Sprintf(" with %d sessions open", n), b.cfg.logins)...)
+		out = append(out, b.rowLogin(fmt.Sprintf("login-%d", n), b.plain,
+			fmt.Sprintf(" with %d sessions open", n), fmt.Sprintf(", %d open", n), b.cfg.logins)...)
 		for _, s := range set.sessions {
 			s.close()
 		}
