@@ -47,6 +47,10 @@ func flags() []cli.Flag {
 			Usage: "anonymous users may only upload new files: no listing, download, overwrite, rename or delete"},
 		&cli.BoolFlag{Name: "read-only", Category: catAccess, EnvVars: envVar("read-only"),
 			Usage: "remove every write permission, from users too"},
+		&cli.BoolFlag{Name: "system-users", Category: catAccess, EnvVars: envVar("system-users"),
+			Usage: "let the machine's accounts log in with their passwords (PAM), each in their home; needs a build with -tags pam"},
+		&cli.BoolFlag{Name: "system-users-only", Category: catAccess, EnvVars: envVar("system-users-only"),
+			Usage: "--system-users with no --user and no anonymous access"},
 
 		// Network.
 		&cli.StringFlag{Name: "bind", Aliases: []string{"b"}, Category: catNetwork, EnvVars: envVar("bind"),

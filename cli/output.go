@@ -46,12 +46,19 @@ func printBanner(w io.Writer, colorOn bool, cfg *share.Config, info share.Info) 
 	}
 	fmt.Fprintf(w, "%s %s\n", p.title.Sprint("ftpshare is sharing"), p.title.Sprint(info.Dir))
 
-	for i, u := range info.Users {
+	access := make([]string, 0, len(info.Users)+1)
+	for _, u := range info.Users {
+		access = append(access, describeUser(u, info.Dir))
+	}
+	if su := info.SystemUsers; su != nil {
+		access = append(access, fmt.Sprintf("the machine's accounts (PAM service %s): %s (%s), each in their home", su.PAMService, permWords(su.Perms), su.Perms))
+	}
+	for i, a := range access {
 		label := ""
 		if i == 0 {
 			label = "Access"
 		}
-		line(label, describeUser(u, info.Dir))
+		line(label, a)
 	}
 	for i, u := range info.URLs {
 		label := ""
@@ -62,6 +69,9 @@ func printBanner(w io.Writer, colorOn bool, cfg *share.Config, info share.Info) 
 	}
 	first := info.URLs[0]
 	user, anon := hintUser(info.Users)
+	if user == "" && info.SystemUsers != nil {
+		user = "USER"
+	}
 	curl := "curl"
 	if info.TLS != nil && info.TLS.Required {
 		curl += " --ssl-reqd" + curlTLSArgs(info.TLS)
@@ -137,19 +147,22 @@ func hintUser(users []share.UserInfo) (name string, anon *share.UserInfo) {
 	return name, anon
 }
 
+// permWords says in words what a permission string allows.
+func permWords(perms string) string {
+	switch perms {
+	case ftp.PermRead.String():
+		return "read-only"
+	case ftp.PermAll.String():
+		return "read and write"
+	case share.AnonymousDropBox.String():
+		return "drop box: upload new files only"
+	}
+	return "custom"
+}
+
 // describeUser says in words what an account may do.
 func describeUser(u share.UserInfo, dir string) string {
-	var what string
-	switch u.Perms {
-	case ftp.PermRead.String():
-		what = "read-only"
-	case ftp.PermAll.String():
-		what = "read and write"
-	case share.AnonymousDropBox.String():
-		what = "drop box: upload new files only"
-	default:
-		what = "custom"
-	}
+	what := permWords(u.Perms)
 	s := fmt.Sprintf("%s: %s (%s)", u.Name, what, u.Perms)
 	if u.Anonymous {
 		s = fmt.Sprintf("anyone (anonymous): %s (%s)", what, u.Perms)

@@ -62,6 +62,9 @@ func serveAction(c *cli.Context, st *streams) error {
 	if !opt.quiet {
 		printBanner(human, opt.color, cfg, info)
 	}
+	if info.SystemUsers != nil && !cfg.TLSRequired {
+		logger.Warn("system accounts log in with their real passwords, which plain FTP sends in clear text; consider --tls-required")
+	}
 	if info.TLS != nil && info.TLS.Generated {
 		logger.Info("made a self-signed certificate", "file", info.TLS.CertFile, "fingerprint_sha256", info.TLS.Fingerprint)
 	}
@@ -142,6 +145,8 @@ func buildConfig(c *cli.Context) (*share.Config, *options, error) {
 		Write:           c.Bool("write"),
 		DropBox:         c.Bool("drop-box"),
 		ReadOnly:        c.Bool("read-only"),
+		SystemUsers:     c.Bool("system-users"),
+		SystemUsersOnly: c.Bool("system-users-only"),
 		Bind:            c.String("bind"),
 		Port:            c.Int("port"),
 		PublicIP:        c.String("public-ip"),
@@ -175,8 +180,12 @@ func buildConfig(c *cli.Context) (*share.Config, *options, error) {
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return nil, nil, usagef("--cert and --key go together")
 	}
-	for _, pair := range [][2]string{{"write", "drop-box"}, {"write", "read-only"}, {"drop-box", "read-only"}} {
-		if c.Bool(pair[0]) && c.Bool(pair[1]) {
+	for _, pair := range [][2]string{
+		{"write", "drop-box"}, {"write", "read-only"}, {"drop-box", "read-only"},
+		{"system-users-only", "user"}, {"system-users-only", "users-file"}, {"system-users-only", "anonymous"},
+		{"system-users-only", "write"}, {"system-users-only", "drop-box"},
+	} {
+		if isOn(c, pair[0]) && isOn(c, pair[1]) {
 			return nil, nil, usagef("--%s and --%s contradict each other", pair[0], pair[1])
 		}
 	}
@@ -211,6 +220,17 @@ func buildConfig(c *cli.Context) (*share.Config, *options, error) {
 		cfg.Users = append(cfg.Users, users...)
 	}
 	return cfg, opt, nil
+}
+
+// isOn reports whether a switch is on, or another option is given.
+func isOn(c *cli.Context, name string) bool {
+	switch name {
+	case "user":
+		return len(c.StringSlice(name)) > 0
+	case "users-file":
+		return c.Path(name) != ""
+	}
+	return c.Bool(name)
 }
 
 // newLogger logs to w at the level -q / -v choose, as text or JSON.

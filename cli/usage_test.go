@@ -66,6 +66,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bad env var", []string{"FTPSHARE_PORT=abc"}, []string{dir}, `could not parse "abc" as int value from environment variable "FTPSHARE_PORT"`},
 		{"bad env bool", []string{"FTPSHARE_WRITE=maybe"}, []string{dir}, `environment variable "FTPSHARE_WRITE"`},
 		{"bad env user", []string{"FTPSHARE_USER=nopass"}, []string{dir}, `user "nopass" has no password`},
+		{"system users without PAM", nil, []string{"--system-users", dir}, "this program was built without PAM"},
+		{"system users only with a user", nil, []string{"--system-users-only", "--user", "a:b", dir}, "--system-users-only and --user contradict each other"},
+		{"system users only with env user", []string{"FTPSHARE_USER=a:b"}, []string{"--system-users-only", dir}, "--system-users-only and --user contradict each other"},
 		{"hash-password with arguments", nil, []string{"hash-password", "secret"}, "hash-password takes no arguments"},
 		{"completion without shell", nil, []string{"completion"}, "name a shell"},
 	}

@@ -49,6 +49,15 @@ type Config struct {
 	DropBox bool
 	// ReadOnly removes every write permission from every account.
 	ReadOnly bool
+	// SystemUsers lets the machine's own accounts log in with their
+	// passwords (PAM, see package ftp/sysauth; the program must be built
+	// with the "pam" tag), each in its home directory with every
+	// permission. Users are tried first, and their names never reach PAM.
+	// System accounts count as users: anonymous access is off unless
+	// Anonymous, Write or DropBox turns it on.
+	SystemUsers bool
+	// SystemUsersOnly is SystemUsers with no Users and no anonymous access.
+	SystemUsersOnly bool
 
 	// Bind is the host or IP address to listen on; "" means every
 	// interface, IPv4 and IPv6.
@@ -142,8 +151,14 @@ func (c *Config) tlsEnabled() bool {
 
 // AnonymousEnabled reports whether the anonymous account can log in.
 func (c *Config) AnonymousEnabled() bool {
-	return len(c.Users) == 0 || c.Anonymous || c.Write || c.DropBox
+	if c.SystemUsersOnly {
+		return false
+	}
+	return len(c.Users) == 0 && !c.SystemUsers || c.Anonymous || c.Write || c.DropBox
 }
+
+// systemUsers reports whether system accounts may log in.
+func (c *Config) systemUsers() bool { return c.SystemUsers || c.SystemUsersOnly }
 
 // AnonymousPerm returns the anonymous account's permissions (meaningful
 // when AnonymousEnabled).
@@ -182,6 +197,8 @@ func (c *Config) check() error {
 		return configErrorf("write and read-only contradict each other")
 	case c.DropBox && c.ReadOnly:
 		return configErrorf("drop-box and read-only contradict each other: a read-only drop box accepts nothing")
+	case c.SystemUsersOnly && (len(c.Users) > 0 || c.Anonymous || c.Write || c.DropBox):
+		return configErrorf("system-users-only excludes other users and anonymous access")
 	case (c.CertFile == "") != (c.KeyFile == ""):
 		return configErrorf("a certificate needs both a certificate file and a key file")
 	case c.Port < 0 || c.Port > 65535:

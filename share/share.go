@@ -14,14 +14,16 @@ import (
 	"time"
 
 	"github.com/ftpshare/ftpshare/ftp"
+	"github.com/ftpshare/ftpshare/ftp/sysauth"
 )
 
 // Share is a running share: an ftp.Server and its listeners.
 type Share struct {
 	srv     *ftp.Server
 	users   *ftp.Users
-	ln      net.Listener // plain and explicit FTPS
-	tlsLn   net.Listener // implicit FTPS, or nil
+	sys     *sysauth.Authorizer // system accounts, or nil
+	ln      net.Listener        // plain and explicit FTPS
+	tlsLn   net.Listener        // implicit FTPS, or nil
 	info    Info
 	cert    *Certificate
 	closeMu sync.Once
@@ -40,6 +42,8 @@ type Info struct {
 	URLs []string `json:"urls"`
 	// Users are the accounts, the anonymous one included.
 	Users []UserInfo `json:"users"`
+	// SystemUsers describes the machine's accounts, when they may log in.
+	SystemUsers *SystemUsersInfo `json:"system_users,omitempty"`
 	// TLS describes FTPS, nil when it is off.
 	TLS *TLSInfo `json:"tls,omitempty"`
 }
@@ -51,6 +55,14 @@ type UserInfo struct {
 	Perms     string `json:"perms"`
 	// Home is the account's root directory on disk.
 	Home string `json:"home"`
+}
+
+// SystemUsersInfo describes the logins of the machine's accounts.
+type SystemUsersInfo struct {
+	// Perms are each account's permissions in its home.
+	Perms string `json:"perms"`
+	// PAMService is the PAM service that checks passwords.
+	PAMService string `json:"pam_service"`
 }
 
 // TLSInfo describes FTPS.
@@ -116,7 +128,7 @@ func Listen(cfg *Config) (*Share, error) {
 	if err != nil {
 		return nil, err
 	}
-	sh := &Share{info: Info{Dir: dir}}
+	sh := &Share{info: Info{Dir: dir, Users: []UserInfo{}}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -125,6 +137,12 @@ func Listen(cfg *Config) (*Share, error) {
 	}()
 	if err := sh.addUsers(cfg, dir); err != nil {
 		return nil, err
+	}
+	var auth ftp.Authorizer = sh.users
+	if cfg.systemUsers() {
+		if auth, err = sh.addSystemUsers(cfg); err != nil {
+			return nil, err
+		}
 	}
 	var tlsCfg *tls.Config
 	if cfg.tlsEnabled() {
@@ -145,7 +163,7 @@ func Listen(cfg *Config) (*Share, error) {
 		}
 	}
 	sh.srv = &ftp.Server{
-		Auth:                    sh.users,
+		Auth:                    auth,
 		TLSConfig:               tlsCfg,
 		TLSControlRequired:      cfg.TLSRequired,
 		TLSDataRequired:         cfg.TLSRequired,
@@ -196,6 +214,36 @@ func (sh *Share) addUsers(cfg *Config, dir string) error {
 		sh.info.Users = append(sh.info.Users, UserInfo{Name: "anonymous", Anonymous: true, Perms: perm.String(), Home: dir})
 	}
 	return nil
+}
+
+// addSystemUsers opens PAM logins for the machine's accounts and returns
+// the authorizer to use: the virtual users first, then PAM.
+func (sh *Share) addSystemUsers(cfg *Config) (ftp.Authorizer, error) {
+	perm := ftp.PermAll
+	if cfg.ReadOnly {
+		perm &^= ftp.PermWrite
+	}
+	var virtual []string
+	for _, u := range cfg.Users {
+		virtual = append(virtual, u.Name)
+	}
+	sys, err := sysauth.New(sysauth.Options{
+		Perms:       ftp.Permissions{Default: perm},
+		DeniedUsers: virtual,
+		Logger:      cfg.Logger,
+	})
+	if err != nil {
+		if errors.Is(err, sysauth.ErrNotBuilt) {
+			return nil, &ConfigError{Msg: "system accounts are not available", Err: errors.New(strings.TrimPrefix(err.Error(), "sysauth: "))}
+		}
+		return nil, &ConfigError{Msg: "system accounts", Err: err}
+	}
+	sh.sys = sys
+	sh.info.SystemUsers = &SystemUsersInfo{Perms: perm.String(), PAMService: sys.Service()}
+	if cfg.SystemUsersOnly {
+		return sys, nil
+	}
+	return sysauth.Chain(sh.users, sys), nil
 }
 
 // userHome resolves a user's home: relative homes are inside dir.
@@ -382,6 +430,9 @@ func (sh *Share) release() {
 		}
 		if sh.users != nil {
 			sh.users.Close()
+		}
+		if sh.sys != nil {
+			sh.sys.Close()
 		}
 	})
 }

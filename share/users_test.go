@@ -92,6 +92,9 @@ func TestConfigPerms(t *testing.T) {
 		{"drop box", Config{DropBox: true}, true, "ew", ""},
 		{"drop box with users", Config{Users: []User{{Name: "a", Password: "b"}}, DropBox: true}, true, "ew", "elradfmwMT"},
 		{"read-only", Config{Users: []User{{Name: "a", Password: "b"}}, ReadOnly: true}, false, "elr", "elr"},
+		{"system users", Config{SystemUsers: true}, false, "elr", ""},
+		{"system users and anonymous", Config{SystemUsers: true, Anonymous: true}, true, "elr", ""},
+		{"system users only", Config{SystemUsersOnly: true}, false, "elr", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +132,8 @@ func TestConfigCheck(t *testing.T) {
 		{"same ports", Config{Port: 2121, ImplicitTLS: true, ImplicitTLSPort: 2121}, "choose two ports"},
 		{"range", Config{PassivePorts: ftp.PortRange{Min: 10, Max: 5}}, "invalid passive port range"},
 		{"public ip", Config{PublicIP: "example.com"}, "not an IPv4 address"},
+		{"system users only with users", Config{SystemUsersOnly: true, Users: []User{{Name: "a", Password: "b"}}}, "excludes"},
+		{"system users only with drop box", Config{SystemUsersOnly: true, DropBox: true}, "excludes"},
 		{"duplicate user", Config{Users: []User{{Name: "a", Password: "b"}, {Name: "a", Password: "c"}}}, "given twice"},
 	}
 	for _, tt := range tests {
