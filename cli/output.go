@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fatih/color"
@@ -174,15 +175,39 @@ func describeUser(u share.UserInfo, dir string) string {
 }
 
 // eventWriter prints JSON lines on stdout: the listening server, then
-// session and transfer events. It stops writing after a write fails (a
-// reader that went away).
+// session and transfer events. A goroutine does the writing, so that a
+// slow reader of stdout never holds up a session: when its queue is full,
+// events are dropped (and counted). It stops writing after a write fails
+// (a reader that went away).
 type eventWriter struct {
+	w       io.Writer
+	queue   chan []byte
+	done    chan struct{}
+	dropped atomic.Int64
+
 	mu     sync.Mutex
-	w      io.Writer
-	failed bool
+	closed bool
 }
 
-func newEventWriter(w io.Writer) *eventWriter { return &eventWriter{w: w} }
+// eventQueue is how many events may wait for a slow stdout.
+const eventQueue = 4096
+
+func newEventWriter(w io.Writer) *eventWriter {
+	e := &eventWriter{w: w, queue: make(chan []byte, eventQueue), done: make(chan struct{})}
+	go e.run()
+	return e
+}
+
+func (e *eventWriter) run() {
+	defer close(e.done)
+	failed := false
+	for b := range e.queue {
+		if !failed {
+			_, err := e.w.Write(b)
+			failed = err != nil
+		}
+	}
+}
 
 func (e *eventWriter) write(v any) {
 	b, err := json.Marshal(v)
@@ -192,12 +217,26 @@ func (e *eventWriter) write(v any) {
 	b = append(b, '\n')
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.failed {
+	if e.closed {
 		return
 	}
-	if _, err := e.w.Write(b); err != nil {
-		e.failed = true
+	select {
+	case e.queue <- b:
+	default:
+		e.dropped.Add(1)
 	}
+}
+
+// close writes out the queued events and returns how many were dropped.
+func (e *eventWriter) close() int64 {
+	e.mu.Lock()
+	if !e.closed {
+		e.closed = true
+		close(e.queue)
+	}
+	e.mu.Unlock()
+	<-e.done
+	return e.dropped.Load()
 }
 
 // listeningEvent is the first line: what a script needs to connect.

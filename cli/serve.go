@@ -50,6 +50,11 @@ func serveAction(c *cli.Context, st *streams) error {
 	if opt.json {
 		events = newEventWriter(st.out)
 		cfg.Hooks = events.hooks()
+		defer func() {
+			if n := events.close(); n > 0 {
+				logger.Warn("JSON events dropped: stdout was not read fast enough", "dropped", n)
+			}
+		}()
 	}
 	sh, err := share.Listen(cfg)
 	if err != nil {

@@ -538,3 +538,54 @@ func TestBanner(t *testing.T) {
 		t.Errorf("colour codes on a non-terminal stdout:\n%q", banner)
 	}
 }
+
+// Without --bind the share listens on every interface, IPv4 and IPv6, and
+// prints URLs for the machine's LAN addresses (IPv6 in brackets), not for
+// loopback, unless it has no other address.
+func TestDefaultBindDualStack(t *testing.T) {
+	p := startRaw(t, nil, "--port", "0", "--json", shareDir(t))
+	if err := json.Unmarshal([]byte(p.first), &p.info); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.info.Addresses) != 1 || !strings.HasPrefix(p.info.Addresses[0], "[::]:") && !strings.HasPrefix(p.info.Addresses[0], "0.0.0.0:") {
+		t.Errorf("addresses %q, want the unspecified address", p.info.Addresses)
+	}
+	port := strconv.Itoa(p.info.Port)
+	for _, u := range p.info.URLs {
+		host := strings.TrimSuffix(strings.TrimPrefix(u, "ftp://"), ":"+port+"/")
+		if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+			t.Errorf("IPv6 URL without brackets: %s", u)
+		}
+		ip := net.ParseIP(strings.Trim(host, "[]"))
+		if ip == nil {
+			t.Errorf("URL %s has no IP address", u)
+		} else if ip.IsLoopback() && len(p.info.URLs) > 1 {
+			t.Errorf("loopback URL %s among LAN URLs %q", u, p.info.URLs)
+		}
+	}
+	dial(t, net.JoinHostPort("127.0.0.1", port))
+	if strings.HasPrefix(p.info.Addresses[0], "[::]:") {
+		if l, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+			l.Close()
+			dial(t, net.JoinHostPort("::1", port))
+		}
+	}
+}
+
+func TestUploadRateLimit(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, nil, "--write", "--max-upload-rate", "100KB", dir)
+	c := dial(t, p.Addr())
+	c.login("anonymous", "x")
+	data := randomBytes(120_000)
+	start := time.Now()
+	if first, _, final := c.transfer(data, "STOR slow.bin"); first != 150 || final != 226 {
+		t.Fatalf("STOR: %d %d", first, final)
+	}
+	if d := time.Since(start); d < 600*time.Millisecond {
+		t.Errorf("120 kB at 100 kB/s took %v", d)
+	}
+	if got := fileSum(t, filepath.Join(dir, "slow.bin")); got != sum(data) {
+		t.Errorf("slow.bin: sha256 %s, want %s", got, sum(data))
+	}
+}
