@@ -35,8 +35,9 @@ type step struct {
 	text string
 }
 
-// run sends each step and checks its reply. After every reply but 221 and
-// 421 it checks with NOOP that the session is still usable.
+// run sends each step and checks its reply. After every reply but 221,
+// 421 and an accepted RNFR (RNTO must come right after it) it checks with
+// NOOP that the session is still usable.
 func (c *rawConn) run(steps []step) {
 	c.t.Helper()
 	for _, s := range steps {
@@ -44,7 +45,7 @@ func (c *rawConn) run(steps []step) {
 		if r.Code != s.code || !textMatches(r.Text, s.text) {
 			c.t.Fatalf("%s: got %v, want %d %s", showCmd(s.line), r, s.code, s.text)
 		}
-		if s.code != 221 && s.code != 421 {
+		if s.code != 221 && s.code != 421 && s.code != 350 {
 			if r := c.cmd("NOOP"); r.Code != 200 {
 				c.t.Fatalf("NOOP after %s: got %v, want 200", showCmd(s.line), r)
 			}
@@ -231,6 +232,9 @@ func TestCommands(t *testing.T) {
 			{"RNTO sub/deep/sub", 553, ""}, // into itself
 			{"RNFR f", 350, ""},
 			{"RNTO nope/f", 550, "No such file or directory."},
+			{"RNFR f", 350, ""},
+			{"NOOP", 200, ""},
+			{"RNTO g2", 503, ""}, // RNTO must come right after RNFR
 		}, check: func(t *testing.T, dir string) {
 			if !onDisk(filepath.Join(dir, "f")) || !onDisk(filepath.Join(dir, "sub/deep")) {
 				t.Error("a failed rename moved something")

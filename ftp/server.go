@@ -247,8 +247,6 @@ func (srv *Server) accept(conn net.Conn, implicitTLS bool) {
 		refuse = "421 Too many failed logins from your address; try again later.\r\n"
 	case limit(srv.MaxConns, DefaultMaxConns) > 0 && len(srv.sessions) >= limit(srv.MaxConns, DefaultMaxConns):
 		refuse = "421 Too many connections; try again later.\r\n"
-	case srv.banned(conn.RemoteAddr()):
-		refuse = "421 Too many failed logins from your address; try again later.\r\n"
 	case limit(srv.MaxConnsPerIP, DefaultMaxConnsPerIP) > 0 && srv.perIP[ip] >= limit(srv.MaxConnsPerIP, DefaultMaxConnsPerIP):
 		refuse = "421 Too many connections from your IP address.\r\n"
 	}
@@ -258,6 +256,7 @@ func (srv *Server) accept(conn net.Conn, implicitTLS bool) {
 		go refuseConn(conn, refuse, implicitTLS)
 		return
 	}
+	keepUrgentInline(conn)
 	s := newSession(srv, conn, srv.nextID.Add(1))
 	srv.sessions[s] = struct{}{}
 	srv.perIP[ip]++

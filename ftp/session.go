@@ -116,8 +116,9 @@ func (s *session) serve(implicitTLS bool) {
 // start greets the client (after the TLS handshake for implicit FTPS).
 func (s *session) start(implicitTLS bool) bool {
 	s.log.Info("session opened", "local", s.local.String())
-	if h := s.srv.Hooks.Connect; h != nil {
-		h(s.info())
+	if h := s.srv.Hooks.Connect; h != nil && !s.runHook("Connect", func() { h(s.info()) }) {
+		s.reply(421, "Internal server error; closing the connection.")
+		return false
 	}
 	if implicitTLS {
 		if err := s.startTLS(true); err != nil {
@@ -164,14 +165,27 @@ func (s *session) finish() {
 	s.cancel()
 	if s.acct != nil {
 		if h := s.srv.Hooks.Logout; h != nil {
-			h(s.info())
+			s.runHook("Logout", func() { h(s.info()) })
 		}
 	}
 	if h := s.srv.Hooks.Disconnect; h != nil {
-		h(s.info())
+		s.runHook("Disconnect", func() { h(s.info()) })
 	}
 	s.srv.forget(s)
 	s.log.Info("session closed")
+}
+
+// runHook runs a hook outside a command handler, where a panic would
+// otherwise take the whole server down. It reports whether h returned.
+func (s *session) runHook(name string, h func()) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in hook", "hook", name, "panic", r, "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	h()
+	return true
 }
 
 // kill closes the connections of the session at once; serve then returns.
@@ -306,6 +320,9 @@ func (s *session) handle(line []byte) {
 		return
 	}
 	verb := cmd.name
+	if verb != "RNTO" {
+		s.renameFrom = "" // RFC 959: RNTO must come right after RNFR
+	}
 	if s.srv.log.Enabled(s.ctx, slog.LevelDebug) {
 		shown := arg
 		if verb == "PASS" && !IsAnonymous(s.userName) {
