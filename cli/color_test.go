@@ -29,7 +29,7 @@ func TestColourOnTerminal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, script, "-qec", bin+" --bind 127.0.0.1 --port 0 "+dir, "/dev/null")
+			cmd := exec.CommandContext(ctx, script, "-qec", ftpshare(t)+" --bind 127.0.0.1 --port 0 "+dir, "/dev/null")
 			cmd.Env = testEnv(t, tt.env...)
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

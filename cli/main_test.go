@@ -22,9 +22,15 @@ import (
 	"time"
 )
 
-// bin is the ftpshare binary the tests run, built once by TestMain (with
-// -race when the tests run with -race).
-var bin string
+// binDir holds the ftpshare binary the tests run; ftpshare builds it on
+// first use (with -race when the tests run with -race), so that listing or
+// fuzzing the package builds nothing.
+var (
+	binDir   string
+	binOnce  sync.Once
+	binPath  string
+	binError error
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
@@ -37,21 +43,31 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "ftpshare")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "..")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build ftpshare:", err)
-		return 1
-	}
+	binDir = dir
 	return m.Run()
+}
+
+// ftpshare returns the path of the built binary.
+func ftpshare(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binPath = filepath.Join(binDir, "ftpshare")
+		if runtime.GOOS == "windows" {
+			binPath += ".exe"
+		}
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "..")...).CombinedOutput()
+		if err != nil {
+			binError = fmt.Errorf("build ftpshare: %v\n%s", err, out)
+		}
+	})
+	if binError != nil {
+		t.Fatal(binError)
+	}
+	return binPath
 }
 
 // testEnv is the environment of every run: the test's own, less any
@@ -148,7 +164,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 func startRaw(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, lines: make(chan string, 1000), stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
+	p.cmd = exec.Command(ftpshare(t), args...)
 	p.cmd.Env = testEnv(t, env...)
 	p.cmd.Stderr = p.stderr
 	out, err := p.cmd.StdoutPipe()
@@ -264,7 +280,7 @@ func run(t *testing.T, env []string, stdin string, args ...string) (int, string,
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, ftpshare(t), args...)
 	cmd.Env = testEnv(t, env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
