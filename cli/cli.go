@@ -138,7 +138,6 @@ func newApp(st *streams) *cli.App {
 		Version:                   version(),
 		HideVersion:               true, // our own --version: urfave's takes -v, which is --verbose here
 		EnableBashCompletion:      true,
-		HideHelpCommand:           true,
 		SliceFlagSeparator:        "\n",
 		Reader:                    st.in,
 		Writer:                    st.out,

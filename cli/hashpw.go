@@ -22,7 +22,7 @@ func hashPasswordCommand(st *streams) *cli.Command {
 			"   printf '%s\\n' \"$PW\" | ftpshare hash-password",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "cost", Value: bcrypt.DefaultCost,
-				Usage: fmt.Sprintf("bcrypt cost, %d to %d: each step doubles the time a login (and a guess) takes", bcrypt.MinCost, bcrypt.MaxCost)},
+				Usage: fmt.Sprintf("bcrypt cost `N`, %d to %d: each step doubles the time a login (and a guess) takes", bcrypt.MinCost, bcrypt.MaxCost)},
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {

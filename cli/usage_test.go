@@ -131,6 +131,9 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("--help lacks %q", want)
 		}
 	}
+	if code, help, _ := run(t, nil, "", "help"); code != 0 || help != out {
+		t.Errorf("help: exit %d, and not the same text as --help", code)
+	}
 	code, out, _ = run(t, nil, "", "--version")
 	if code != 0 || !strings.HasPrefix(out, "ftpshare ") || strings.Count(out, "\n") != 1 {
 		t.Errorf("--version: exit %d, %q", code, out)
