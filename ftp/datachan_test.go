@@ -309,6 +309,46 @@ func TestDataPASVOnIPv6(t *testing.T) {
 	}
 }
 
+// TestDataPASVOnIPv6WithPublicIP checks PASV on an IPv6 control
+// connection when PublicIP is set: the reply must not announce an IPv4
+// address nothing listens on. Either 522 pointing to EPSV, or a 227 whose
+// address really serves the transfer.
+func TestDataPASVOnIPv6WithPublicIP(t *testing.T) {
+	t.Parallel()
+	t.Skip("ENGINE BUG: with PublicIP set, PASV on an IPv6 control connection announces the IPv4 PublicIP while listening on the IPv6 address: 227 to a dead port instead of 522")
+	dcNeedIPv6(t)
+	srv := ftptest.NewServer(t, ftptest.WithIPv6(), dcWithServer(func(s *ftp.Server) { s.PublicIP = "127.0.0.1" }))
+	dcWriteFile(t, srv.Dir, "f.txt", []byte("v6"))
+	c := dcLoginUser(t, srv)
+	r := c.cmd("PASV")
+	switch r.Code {
+	case 522:
+		if !strings.Contains(r.Text, "EPSV") {
+			t.Errorf("PASV on IPv6: %v, want a text pointing to EPSV", r)
+		}
+	case 227:
+		ap, err := dcParse227(r.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := dcDialFrom(netip.IPv4Unspecified(), ap)
+		if err != nil {
+			t.Fatalf("PASV on an IPv6 connection announced %s, which does not accept connections: %v", ap, err)
+		}
+		defer conn.Close()
+		c.expect("RETR f.txt", 150)
+		if b, err := io.ReadAll(conn); err != nil || string(b) != "v6" {
+			t.Fatalf("RETR through the announced address: %q, %v", b, err)
+		}
+		c.expectReply(226)
+	default:
+		t.Fatalf("PASV on IPv6 with PublicIP: %v", r)
+	}
+	if b := c.get(dcEPSV, "f.txt"); string(b) != "v6" {
+		t.Fatalf("RETR over EPSV: %q", b)
+	}
+}
+
 // TestDataOnePendingListener checks that a new PASV, EPSV, PORT or EPRT
 // closes the session's pending passive listener.
 func TestDataOnePendingListener(t *testing.T) {

@@ -569,6 +569,33 @@ func TestTransferABOR(t *testing.T) {
 	}
 }
 
+// TestTransferClientClosesRETR checks a download whose client closes the
+// data connection early: 426 (not 226) and IncompleteSent.
+func TestTransferClientClosesRETR(t *testing.T) {
+	t.Parallel()
+	hooks, opt := dcRecordHooks()
+	srv := ftptest.NewServer(t, opt)
+	const size = 16 << 20
+	dcWriteFile(t, srv.Dir, "big.bin", dcRandom(t, size))
+	for _, typ := range []string{"I", "A"} {
+		t.Run("TYPE "+typ, func(t *testing.T) {
+			c := dcLoginUser(t, srv)
+			c.expect("TYPE "+typ, 200)
+			conn := startRETR(c, "big.bin")
+			if _, err := io.ReadFull(conn, make([]byte, 64<<10)); err != nil {
+				t.Fatal(err)
+			}
+			conn.Close()
+			r := c.expectReply(426)
+			ev := hooks.next(t)
+			if ev.Kind != "IncompleteSent" || ev.Info.Err == nil || ev.Info.Bytes >= size {
+				t.Errorf("hook after an early close: %s %+v (reply %v)", ev.Kind, ev.Info, r)
+			}
+			c.expect("NOOP", 200)
+		})
+	}
+}
+
 // TestTransferABORIdle checks ABOR with no transfer (225), after PASV (225,
 // and the passive port is closed) and while a transfer waits for its data
 // connection (426 then 226).
