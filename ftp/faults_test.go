@@ -443,13 +443,11 @@ func TestFaultReadOnlyDirectory(t *testing.T) {
 		{"MKD ro/sub", 550, denied},
 		{"RMD ro/empty", 550, denied},
 		{"DELE ro/file.txt", 550, denied},
-		{"RNFR ro/file.txt", 350, ""},
-		{"RNTO moved.txt", 550, denied},
-		{"RNFR top.txt", 350, ""},
-		{"RNTO ro/top.txt", 550, denied},
-		{"RNFR ro/empty", 350, ""},
-		{"RNTO ro/empty2", 550, denied},
 	})
+	for _, mv := range [][2]string{{"ro/file.txt", "moved.txt"}, {"top.txt", "ro/top.txt"}, {"ro/empty", "ro/empty2"}} {
+		c.expect("RNFR "+mv[0], 350)
+		c.expectText("RNTO "+mv[1], 550, denied)
+	}
 	for _, line := range []string{"STOR ro/new.txt", "APPE ro/new.txt", "STOU ro/u"} {
 		c.pasvAddr()
 		c.expectText(line, 550, denied)
