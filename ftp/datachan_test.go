@@ -250,6 +250,38 @@ func TestDataPassivePortExhaustion(t *testing.T) {
 	}
 }
 
+// TestDataUnclaimedListenerExpires checks that a passive listener no
+// transfer claims within DataTimeout is closed, freeing its port of the
+// range for other sessions, and that a transfer then asks for a new one.
+func TestDataUnclaimedListenerExpires(t *testing.T) {
+	t.Parallel()
+	r := dcFreePortRange(t, 1)
+	srv := ftptest.NewServer(t, dcWithServer(func(s *ftp.Server) {
+		s.PassivePorts = r
+		s.DataTimeout = 200 * time.Millisecond
+	}))
+	a := dcLoginUser(t, srv)
+	port := a.pasvReply().Port()
+	b := dcLoginUser(t, srv)
+	b.expect("PASV", 425)
+	if !waitUntil(dcTimeout, func() bool {
+		conn, err := dcDialFrom(a.localIP(), a.serverAddr(port))
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	}) {
+		t.Fatalf("the unclaimed passive port %d still accepts connections", port)
+	}
+	if st := a.expect("STAT", 211); strings.Contains(st.Full(), "Passive data channel waiting") {
+		t.Errorf("STAT still shows the expired listener: %v", st)
+	}
+	a.expect("LIST", 425)
+	if p := b.pasvReply().Port(); int(p) != r.Min {
+		t.Errorf("PASV after the port was freed: %d, want %d", p, r.Min)
+	}
+}
+
 // TestDataPublicIP checks that PublicIP replaces the address of the 227
 // reply (and only an IPv4 one can), while the data connection still
 // works at the real address.
