@@ -111,6 +111,8 @@ func message(err error) string {
 	var le *share.ListenError
 	if errors.As(err, &le) {
 		switch {
+		case le.InUse() && le.ImplicitTLS:
+			return fmt.Sprintf("port %d (--implicit-tls-port) is in use; try --implicit-tls-port 0 (any free port) or another port", le.Port)
 		case le.InUse():
 			return fmt.Sprintf("port %d is in use; try --port 0 (any free port) or another port", le.Port)
 		case le.Denied():
@@ -122,8 +124,7 @@ func message(err error) string {
 
 // oneLine keeps a message on one line.
 func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ")
 }
 
 func newApp(st *streams) *cli.App {
@@ -135,20 +136,19 @@ func newApp(st *streams) *cli.App {
 			"IPv4 and IPv6. Without --user it is anonymous and read-only. Every option can\n" +
 			"also be set by an environment variable, shown in [brackets]; for FTPSHARE_USER,\n" +
 			"put one user a line.",
-		Version:                   version(),
-		HideVersion:               true, // our own --version: urfave's takes -v, which is --verbose here
-		EnableBashCompletion:      true,
-		SliceFlagSeparator:        "\n",
-		Reader:                    st.in,
-		Writer:                    st.out,
-		ErrWriter:                 st.err,
-		Flags:                     flags(),
-		CustomAppHelpTemplate:     cli.AppHelpTemplate + examples,
-		ExitErrHandler:            func(*cli.Context, error) {}, // errors become exit codes in run, never os.Exit
-		Action:                    func(c *cli.Context) error { return serveAction(c, st) },
-		OnUsageError:              onUsageError,
-		Suggest:                   true,
-		DisableSliceFlagSeparator: false,
+		Version:               version(),
+		HideVersion:           true, // our own --version: urfave's takes -v, which is --verbose here
+		EnableBashCompletion:  true,
+		SliceFlagSeparator:    "\n",
+		Reader:                st.in,
+		Writer:                st.out,
+		ErrWriter:             st.err,
+		Flags:                 flags(),
+		CustomAppHelpTemplate: cli.AppHelpTemplate + examples,
+		ExitErrHandler:        func(*cli.Context, error) {}, // errors become exit codes in run, never os.Exit
+		Action:                func(c *cli.Context) error { return serveAction(c, st) },
+		OnUsageError:          onUsageError,
+		Suggest:               true,
 		Commands: []*cli.Command{
 			hashPasswordCommand(st),
 			completionCommand(st),

@@ -36,6 +36,7 @@ func TestUsageErrors(t *testing.T) {
 		{"missing dir", nil, []string{filepath.Join(dir, "nope")}, "nope does not exist"},
 		{"dir is a file", nil, []string{file}, "hello.txt is not a directory"},
 		{"port in use", nil, []string{"--bind", "127.0.0.1", "--port", busy, dir}, "port " + busy + " is in use; try --port 0"},
+		{"implicit TLS port in use", nil, []string{"--bind", "127.0.0.1", "--port", "0", "--tls-dir", t.TempDir(), "--implicit-tls-port", busy, dir}, "port " + busy + " (--implicit-tls-port) is in use; try --implicit-tls-port 0"},
 		{"port out of range", nil, []string{"--port", "70000", dir}, "--port 70000: want 0 to 65535"},
 		{"port not a number", nil, []string{"--port", "ftp", dir}, `invalid value "ftp" for flag -port`},
 		{"user without password", nil, []string{"--user", "alice", dir}, `user "alice" has no password: want NAME:PASSWORD[:PERMS]`},

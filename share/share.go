@@ -19,14 +19,14 @@ import (
 
 // Share is a running share: an ftp.Server and its listeners.
 type Share struct {
-	srv     *ftp.Server
-	users   *ftp.Users
-	sys     *sysauth.Authorizer // system accounts, or nil
-	ln      net.Listener        // plain and explicit FTPS
-	tlsLn   net.Listener        // implicit FTPS, or nil
-	info    Info
-	cert    *Certificate
-	closeMu sync.Once
+	srv         *ftp.Server
+	users       *ftp.Users
+	sys         *sysauth.Authorizer // system accounts, or nil
+	ln          net.Listener        // plain and explicit FTPS
+	tlsLn       net.Listener        // implicit FTPS, or nil
+	info        Info
+	cert        *Certificate
+	releaseOnce sync.Once
 }
 
 // Info describes a running share, for people and scripts. It holds no
@@ -91,7 +91,9 @@ type TLSInfo struct {
 type ListenError struct {
 	Addr string // host:port asked for
 	Port int
-	Err  error
+	// ImplicitTLS is set for the implicit FTPS listener.
+	ImplicitTLS bool
+	Err         error
 }
 
 func (e *ListenError) Error() string {
@@ -159,6 +161,10 @@ func Listen(cfg *Config) (*Share, error) {
 	}
 	if cfg.ImplicitTLS {
 		if sh.tlsLn, err = listen(host, cfg.ImplicitTLSPort); err != nil {
+			var le *ListenError
+			if errors.As(err, &le) {
+				le.ImplicitTLS = true
+			}
 			return nil, err
 		}
 	}
@@ -421,7 +427,7 @@ func (sh *Share) Close() error {
 
 // release closes what Listen opened: listeners and home directories.
 func (sh *Share) release() {
-	sh.closeMu.Do(func() {
+	sh.releaseOnce.Do(func() {
 		if sh.ln != nil {
 			sh.ln.Close()
 		}
