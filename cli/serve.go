@@ -46,6 +46,12 @@ func serveAction(c *cli.Context, st *streams) error {
 	logger := newLogger(st.err, opt)
 	cfg.Logger = logger
 
+	// Catch the signals before anything is printed: a script that reads the
+	// first line and at once sends SIGTERM must get a clean stop.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
 	var events *eventWriter
 	if opt.json {
 		events = newEventWriter(st.out)
@@ -73,17 +79,13 @@ func serveAction(c *cli.Context, st *streams) error {
 	if info.TLS != nil && info.TLS.Generated {
 		logger.Info("made a self-signed certificate", "file", info.TLS.CertFile, "fingerprint_sha256", info.TLS.Fingerprint)
 	}
-	return serveUntilSignal(c.Context, sh, logger, events, opt.gracePeriod)
+	return serveUntilSignal(c.Context, sh, sigs, logger, events, opt.gracePeriod)
 }
 
 // serveUntilSignal serves until SIGINT or SIGTERM, then shuts down: new
 // connections are refused, idle sessions told 421, running transfers given
 // grace to finish; a second signal cuts them at once.
-func serveUntilSignal(ctx context.Context, sh *share.Share, logger *slog.Logger, events *eventWriter, grace time.Duration) error {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
+func serveUntilSignal(ctx context.Context, sh *share.Share, sigs <-chan os.Signal, logger *slog.Logger, events *eventWriter, grace time.Duration) error {
 	served := make(chan error, 1)
 	go func() { served <- sh.Serve() }()
 

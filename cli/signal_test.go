@@ -137,3 +137,15 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 		t.Errorf("exit code %d, want 0", code)
 	}
 }
+
+// A script that reads the first line and stops the server at once gets a
+// clean stop.
+func TestSIGTERMRightAfterFirstLine(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		p := start(t, nil, shareDir(t))
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if code := p.wait(5 * time.Second); code != 0 {
+			t.Fatalf("exit code %d, want 0", code)
+		}
+	}
+}
