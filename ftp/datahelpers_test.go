@@ -79,7 +79,7 @@ func (c *dcClient) localIP() netip.Addr {
 	return netip.MustParseAddrPort(c.conn.LocalAddr().String()).Addr()
 }
 
-// serverHost is the IP the control connection reached.
+// serverIP is the IP the control connection reached.
 func (c *dcClient) serverIP() netip.Addr {
 	return netip.MustParseAddrPort(c.conn.RemoteAddr().String()).Addr()
 }
@@ -155,8 +155,6 @@ const (
 	dcPORT dcMode = "PORT"
 	dcEPRT dcMode = "EPRT"
 )
-
-func (m dcMode) active() bool { return m == dcPORT || m == dcEPRT }
 
 // dcData is a data connection being prepared: dialled at once in passive
 // mode, accepted on demand in active mode.

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// refToCRLF is the reference TYPE A encoding of a whole stream: every LF
+// unitToCRLF is the reference TYPE A encoding of a whole stream: every LF
 // that does not follow a CR gains one.
-func refToCRLF(b []byte) []byte {
+func unitToCRLF(b []byte) []byte {
 	var out []byte
 	for i, c := range b {
 		if c == '\n' && (i == 0 || b[i-1] != '\r') {
@@ -18,14 +18,14 @@ func refToCRLF(b []byte) []byte {
 	return out
 }
 
-// refFromCRLF is the reference TYPE A decoding of a whole stream: CRLF
+// unitFromCRLF is the reference TYPE A decoding of a whole stream: CRLF
 // becomes LF, any other CR stays.
-func refFromCRLF(b []byte) []byte {
+func unitFromCRLF(b []byte) []byte {
 	return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
 }
 
-// encodeChunks runs asciiEncoder over b cut into chunks at cuts.
-func encodeChunks(b []byte, cuts []int) []byte {
+// unitEncodeChunks runs asciiEncoder over b cut into chunks at cuts.
+func unitEncodeChunks(b []byte, cuts []int) []byte {
 	var e asciiEncoder
 	var out []byte
 	prev := 0
@@ -36,8 +36,8 @@ func encodeChunks(b []byte, cuts []int) []byte {
 	return out
 }
 
-// decodeChunks runs asciiDecoder over b cut into chunks at cuts.
-func decodeChunks(b []byte, cuts []int) []byte {
+// unitDecodeChunks runs asciiDecoder over b cut into chunks at cuts.
+func unitDecodeChunks(b []byte, cuts []int) []byte {
 	var d asciiDecoder
 	var out []byte
 	prev := 0
@@ -48,7 +48,7 @@ func decodeChunks(b []byte, cuts []int) []byte {
 	return d.flush(out)
 }
 
-var asciiSamples = []string{
+var unitASCIISamples = []string{
 	"",
 	"\n",
 	"\r",
@@ -67,11 +67,11 @@ var asciiSamples = []string{
 // stream into two chunks and into single bytes: a CR at the end of one
 // chunk and its LF at the start of the next must not gain a second CR.
 func TestUnitASCIIEncoder(t *testing.T) {
-	for _, s := range asciiSamples {
+	for _, s := range unitASCIISamples {
 		in := []byte(s)
-		want := refToCRLF(in)
+		want := unitToCRLF(in)
 		for cut := 0; cut <= len(in); cut++ {
-			if got := encodeChunks(in, []int{cut}); !bytes.Equal(got, want) {
+			if got := unitEncodeChunks(in, []int{cut}); !bytes.Equal(got, want) {
 				t.Errorf("encode(%q) cut at %d = %q, want %q", s, cut, got, want)
 			}
 		}
@@ -79,7 +79,7 @@ func TestUnitASCIIEncoder(t *testing.T) {
 		for i := 1; i < len(in); i++ {
 			every = append(every, i)
 		}
-		if got := encodeChunks(in, every); !bytes.Equal(got, want) {
+		if got := unitEncodeChunks(in, every); !bytes.Equal(got, want) {
 			t.Errorf("encode(%q) byte by byte = %q, want %q", s, got, want)
 		}
 	}
@@ -89,11 +89,11 @@ func TestUnitASCIIEncoder(t *testing.T) {
 // stream: a CR at the end of a chunk waits for the next byte, and one at
 // the very end is kept by flush.
 func TestUnitASCIIDecoder(t *testing.T) {
-	for _, s := range asciiSamples {
+	for _, s := range unitASCIISamples {
 		in := []byte(s)
-		want := refFromCRLF(in)
+		want := unitFromCRLF(in)
 		for cut := 0; cut <= len(in); cut++ {
-			if got := decodeChunks(in, []int{cut}); !bytes.Equal(got, want) {
+			if got := unitDecodeChunks(in, []int{cut}); !bytes.Equal(got, want) {
 				t.Errorf("decode(%q) cut at %d = %q, want %q", s, cut, got, want)
 			}
 		}
@@ -101,7 +101,7 @@ func TestUnitASCIIDecoder(t *testing.T) {
 		for i := 1; i < len(in); i++ {
 			every = append(every, i)
 		}
-		if got := decodeChunks(in, every); !bytes.Equal(got, want) {
+		if got := unitDecodeChunks(in, every); !bytes.Equal(got, want) {
 			t.Errorf("decode(%q) byte by byte = %q, want %q", s, got, want)
 		}
 	}
@@ -129,7 +129,7 @@ func TestUnitASCIIDecoderAppends(t *testing.T) {
 // whole-stream references for any data and any cut, and that decoding an
 // encoded stream without CRs gives it back.
 func FuzzASCIIConversion(f *testing.F) {
-	for _, s := range asciiSamples {
+	for _, s := range unitASCIISamples {
 		f.Add([]byte(s), uint16(1), uint16(3))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, c1, c2 uint16) {
@@ -142,15 +142,15 @@ func FuzzASCIIConversion(f *testing.F) {
 		if len(cuts) == 2 && cuts[0] > cuts[1] {
 			cuts[0], cuts[1] = cuts[1], cuts[0]
 		}
-		enc := encodeChunks(data, cuts)
-		if want := refToCRLF(data); !bytes.Equal(enc, want) {
+		enc := unitEncodeChunks(data, cuts)
+		if want := unitToCRLF(data); !bytes.Equal(enc, want) {
 			t.Fatalf("encode(%q) cuts %v = %q, want %q", data, cuts, enc, want)
 		}
-		if want := refFromCRLF(data); !bytes.Equal(decodeChunks(data, cuts), want) {
-			t.Fatalf("decode(%q) cuts %v = %q, want %q", data, cuts, decodeChunks(data, cuts), want)
+		if want := unitFromCRLF(data); !bytes.Equal(unitDecodeChunks(data, cuts), want) {
+			t.Fatalf("decode(%q) cuts %v = %q, want %q", data, cuts, unitDecodeChunks(data, cuts), want)
 		}
 		if !bytes.ContainsRune(data, '\r') {
-			if back := decodeChunks(enc, cuts); !bytes.Equal(back, data) {
+			if back := unitDecodeChunks(enc, cuts); !bytes.Equal(back, data) {
 				t.Fatalf("decode(encode(%q)) = %q", data, back)
 			}
 		}

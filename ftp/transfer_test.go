@@ -44,7 +44,7 @@ func startSTOR(c *dcClient, line string) net.Conn {
 
 // drain reads conn to its end and returns how many bytes came; it fails
 // the test if the end does not come before the deadline.
-func drain(t *testing.T, conn net.Conn) int64 {
+func dcDrain(t *testing.T, conn net.Conn) int64 {
 	t.Helper()
 	n, err := io.Copy(io.Discard, conn)
 	var ne net.Error
@@ -535,7 +535,7 @@ func TestTransferABOR(t *testing.T) {
 				t.Fatalf("ABOR during RETR: first reply %v, want 426", r)
 			}
 			c.expectReply(226)
-			if n := drain(t, conn); int64(len(head))+n >= size {
+			if n := dcDrain(t, conn); int64(len(head))+n >= size {
 				t.Errorf("the whole file arrived (%d bytes) despite ABOR", int64(len(head))+n)
 			}
 			ti := hooks.next(t)
@@ -559,7 +559,7 @@ func TestTransferABOR(t *testing.T) {
 				t.Fatalf("ABOR during STOR: first reply %v, want 426", r)
 			}
 			c.expectReply(226)
-			drain(t, conn)
+			dcDrain(t, conn)
 			if got := dcReadFile(t, srv.Dir, target); !bytes.Equal(got, part) {
 				t.Errorf("partial file has %d bytes, want the %d sent", len(got), len(part))
 			}
@@ -883,7 +883,7 @@ func TestTransferStallTimeout(t *testing.T) {
 		if ev.Kind != "IncompleteSent" || ev.Info.Err == nil || ev.Info.Bytes >= size {
 			t.Errorf("hook after a stalled RETR: %s %+v", ev.Kind, ev.Info)
 		}
-		drain(t, conn)
+		dcDrain(t, conn)
 		c.expect("NOOP", 200)
 	})
 }
