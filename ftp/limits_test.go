@@ -332,7 +332,15 @@ func TestShutdownDeadline(t *testing.T) {
 	if err := srv.FTP.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown = %v, want DeadlineExceeded", err)
 	}
-	c.expectClosed()
+	// The upload is cut (426), then the client is told why (421).
+	got := c.expectClosed()
+	var codes []int
+	for _, r := range got {
+		codes = append(codes, r.Code)
+	}
+	if len(codes) != 2 || codes[0] != 426 || codes[1] != 421 {
+		t.Errorf("replies after the Shutdown deadline: %v, want 426 then 421", got)
+	}
 }
 
 func TestClose(t *testing.T) {

@@ -372,7 +372,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			srv.closeSessions()
+			for _, s := range srv.liveSessions() {
+				go s.goodbye() // a client that does not read must not hold up the others
+			}
 			srv.waitSessions()
 			return ctx.Err()
 		case <-tick.C:

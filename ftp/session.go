@@ -175,6 +175,31 @@ func (s *session) finish() {
 	s.log.Info("session closed")
 }
 
+// goodbye ends a session that Shutdown can wait for no longer: a running
+// transfer is aborted (426), then the client hears 421, then the
+// connection closes. Clients then know the server went away on purpose.
+func (s *session) goodbye() {
+	s.mu.Lock()
+	x, closed := s.xfer, s.closed
+	s.closed = true
+	conn := s.conn
+	s.mu.Unlock()
+	if closed {
+		return
+	}
+	s.cancel()
+	if x != nil {
+		x.abort()
+		select {
+		case <-x.done:
+		case <-time.After(time.Second):
+		}
+	}
+	conn.SetWriteDeadline(time.Now().Add(time.Second))
+	s.reply(421, "Server is shutting down; goodbye.")
+	conn.Close()
+}
+
 // runHook runs a hook outside a command handler, where a panic would
 // otherwise take the whole server down. It reports whether h returned.
 func (s *session) runHook(name string, h func()) (ok bool) {
