@@ -90,6 +90,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		clients: *clients, duration: *duration, maxSize: *maxSize, seed: *seed, timeout: *timeout,
 		progress: stderr,
 	}
+	if cfg.seed == 0 {
+		cfg.seed = uint64(time.Now().UnixNano())
+	}
 	where := "server at " + cfg.addr
 	if cfg.addr == "" {
 		stop, err := startServer(cfg, stderr)
