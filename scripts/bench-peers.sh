@@ -17,7 +17,7 @@
 #	CLIENTS   concurrent clients [300]
 #	SIZE      file size for the concurrent RETR/STOR rows [10M]
 #	DURATION  single-stream transfer window [1s]
-#	BUDGET    most time one batch of connects or logins may take [30s]
+#	BUDGET    most time one batch of connects or logins may take [45s]
 #	FTPS      1 to run the FTPS rows (once per server, TLS on), 0 to skip [1]
 #	BENCH_DIR work directory: packages, extracted peers, data, logs [/tmp/ftpbench-peers]
 #	NICE      niceness for servers and client, to damp other load on the machine [-5]
@@ -45,7 +45,7 @@ IDLE=${IDLE:-1000,10000}
 CLIENTS=${CLIENTS:-300}
 SIZE=${SIZE:-10M}
 DURATION=${DURATION:-1s}
-BUDGET=${BUDGET:-30s}
+BUDGET=${BUDGET:-45s}
 FTPS=${FTPS:-1}
 BENCH_DIR=${BENCH_DIR:-/tmp/ftpbench-peers}
 NICE=${NICE:--5}
@@ -172,17 +172,20 @@ version_of() { dpkg-deb -f "$(compgen -G "$DEBS/${1}_*.deb" | head -1)" Version 
 
 # ---------------------------------------------------------------- servers
 
-# Each server gets its own control port and passive range, so a slow
-# teardown of one can never collide with the next.
-declare -A PORT=([pyftpdlib]=21211 [vsftpd]=21212 [proftpd]=21213 [pure-ftpd]=21214 [ftpshare]=21215)
-declare -A PASV=([pyftpdlib]=40000 [vsftpd]=41000 [proftpd]=42000 [pure-ftpd]=43000 [ftpshare]=44000)
+# Each server has its own control port, so a slow teardown of one never
+# collides with the next. They run one at a time and share one passive
+# range, below the kernel's ephemeral ports (32768 up) so client sockets
+# never hold a passive port. It is 20,002 ports because pure-ftpd caps its
+# clients at half its passive range, and the memory rows open 10,000.
+declare -A PORT=([pyftpdlib]=2131 [vsftpd]=2132 [proftpd]=2133 [pure-ftpd]=2134 [ftpshare]=2135)
+PASV_MIN=10000
+PASV_MAX=30001
 
 user_of() { case $1 in vsftpd | proftpd | pure-ftpd) echo "$SYS_USER" ;; *) echo bench ;; esac }
 pass_of() { case $1 in vsftpd | proftpd | pure-ftpd) echo "$SYS_PASS" ;; *) echo bench ;; esac }
 
 fill_template() { # fill_template SRC DST SERVER TLS(YES/NO)
-	local p=${PORT[$3]} a=${PASV[$3]}
-	sed -e "s|@PORT@|$p|g" -e "s|@DATA@|$DATA|g" -e "s|@PASV_MIN@|$a|g" -e "s|@PASV_MAX@|$((a + 999))|g" \
+	sed -e "s|@PORT@|${PORT[$3]}|g" -e "s|@DATA@|$DATA|g" -e "s|@PASV_MIN@|$PASV_MIN|g" -e "s|@PASV_MAX@|$PASV_MAX|g" \
 		-e "s|@RUN@|$RUN|g" -e "s|@MODDIR@|$ROOT/usr/lib/proftpd|g" -e "s|@TLS@|$4|g" \
 		-e "s|@CERT@|$TLS_DIR/cert.pem|g" -e "s|@KEY@|$TLS_DIR/key.pem|g" "$1" >"$2"
 }
@@ -190,11 +193,11 @@ fill_template() { # fill_template SRC DST SERVER TLS(YES/NO)
 # start_server NAME TLS(0/1): start in the background, set SERVER_PID to
 # the server's own PID (every wrapper here execs), wait for a login.
 start_server() {
-	local s=$1 tls=$2 p=${PORT[$1]} a=${PASV[$1]} logf=$RUN/$1.log
+	local s=$1 tls=$2 p=${PORT[$1]} logf=$RUN/$1.log
 	local -a cmd
 	case $s in
 	pyftpdlib)
-		cmd=("$PY" "$PEERS/pyftpdlib_server.py" "$p" "$DATA" "$a" "$((a + 999))")
+		cmd=("$PY" "$PEERS/pyftpdlib_server.py" "$p" "$DATA" "$PASV_MIN" "$PASV_MAX")
 		((tls)) && cmd+=("$TLS_DIR/both.pem")
 		;;
 	vsftpd)
@@ -210,7 +213,7 @@ start_server() {
 		# -c/-C: clients in all and per IP; -H: no reverse DNS; -E: no
 		# anonymous; -l unix: /etc/shadow; -f none: no syslog; -I: idle
 		# minutes; -u 1: any non-root uid; -Y 1: TLS optional.
-		cmd=("$ROOT/usr/sbin/pure-ftpd" -S "127.0.0.1,$p" -p "$a:$((a + 999))" -c 30000 -C 30000
+		cmd=("$ROOT/usr/sbin/pure-ftpd" -S "127.0.0.1,$p" -p "$PASV_MIN:$PASV_MAX" -c 30000 -C 30000
 			-H -E -4 -l unix -f none -I 60 -u 1)
 		((tls)) && cmd+=(-Y 1 -2 "$TLS_DIR/cert.pem,$TLS_DIR/key.pem")
 		;;
@@ -220,7 +223,7 @@ start_server() {
 			return 1
 		}
 		cmd=("$BENCH_DIR/ftpshare" --bind 127.0.0.1 --port "$p" --user bench:bench
-			--passive-ports "$a-$((a + 999))" --max-conns 0 --max-conns-per-ip 0 --idle-timeout 1h --quiet)
+			--passive-ports "$PASV_MIN-$PASV_MAX" --max-conns 0 --max-conns-per-ip 0 --idle-timeout 1h --quiet)
 		((tls)) && cmd+=(--cert "$TLS_DIR/cert.pem" --key "$TLS_DIR/key.pem")
 		cmd+=("$DATA")
 		;;
@@ -272,8 +275,8 @@ if ! apt-cache show vsftpd >/dev/null 2>&1; then
 	apt-get update -q >"$BENCH_DIR/apt.log" 2>&1 || die "apt-get update failed"
 fi
 apt_install iperf3 gnuplot-nox python3-pyftpdlib python3-openssl openssl procps
-log "fetching vsftpd, proftpd-core, pure-ftpd and the libraries they need"
-fetch_debs vsftpd proftpd-core pure-ftpd
+log "fetching vsftpd, proftpd-core (+ mod-crypto for mod_tls), pure-ftpd and the libraries they need"
+fetch_debs vsftpd proftpd-core proftpd-mod-crypto pure-ftpd
 
 log "building ftpbench and ftpshare"
 (cd "$REPO" && go build -o "$BENCH_DIR/ftpbench" ./scripts/ftpbench) || die "ftpbench does not build"
@@ -299,27 +302,31 @@ chmod 0777 "$DATA"
 
 # ---------------------------------------------------------------- loopback ceiling
 
-# The median of three runs, like the rows it is compared with.
-log "loopback ceiling: iperf3 -Z, one stream, 3 runs of 3 s"
-SAMPLES=()
-for _ in 1 2 3; do
+# One 3-second single stream. It is sampled before each server too, and
+# the median taken, so a burst of other load on the machine does not skew
+# the one number every server's RETR is compared with.
+CEILING_SAMPLES=()
+sample_ceiling() {
+	local pid mbps
 	iperf3 -s -1 -B 127.0.0.1 -p 5299 >/dev/null 2>&1 &
-	IPERF_PID=$!
+	pid=$!
 	sleep 0.3
-	SAMPLES+=("$(nice -n "$NICE" iperf3 -c 127.0.0.1 -p 5299 -Z -t 3 -J 2>/dev/null |
-		"$PY" -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8 / 1048576))' ||
-		echo 0)")
-	wait "$IPERF_PID" 2>/dev/null || true
-done
-CEILING=$(printf '%s\n' "${SAMPLES[@]}" | sort -n | sed -n 2p)
-log "loopback ceiling: $CEILING MB/s (runs: ${SAMPLES[*]})"
+	mbps=$(nice -n "$NICE" iperf3 -c 127.0.0.1 -p 5299 -Z -t 3 -J 2>/dev/null |
+		"$PY" -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8 / 1048576))') ||
+		mbps=
+	wait "$pid" 2>/dev/null || true
+	[[ -n $mbps ]] && CEILING_SAMPLES+=("$mbps")
+	log "loopback ceiling sample (iperf3 -Z, one stream, 3 s): ${mbps:-failed} MB/s"
+}
+sample_ceiling
 
 # ---------------------------------------------------------------- runs
 
 ROUND_ROWS=stor,retr,connect,stor-idle,retr-idle,retr-n,stor-n,quit,login
 RAN=()
+NO_FTPS=
 for s in $SERVERS; do
-	[[ -v "PORT[$s]" ]] || die "unknown server $s"
+	[[ -v "PORT[$s]" ]] || die "unknown server $s (known: ${!PORT[*]})"
 	case $s in vsftpd | proftpd | pure-ftpd)
 		check_libs "$ROOT/usr/sbin/${s}" || {
 			log "SKIP $s: missing libraries"
@@ -327,6 +334,7 @@ for s in $SERVERS; do
 		}
 		;;
 	esac
+	sample_ceiling
 	# Memory first, on a freshly started server, so its idle baseline is
 	# not inflated by buffers the transfer rows left behind.
 	log "$s: memory rows (idle sessions: $IDLE)"
@@ -345,10 +353,17 @@ for s in $SERVERS; do
 		if start_server "$s" 1; then
 			bench "$s" "$RESULTS/$s.ftps.json" -rows ftps || true
 			stop_server
+		else
+			NO_FTPS+="$s "
 		fi
 	fi
 done
 ((${#RAN[@]})) || die "no server could be benchmarked"
+CEILING=0
+if ((${#CEILING_SAMPLES[@]})); then
+	CEILING=$(printf '%s\n' "${CEILING_SAMPLES[@]}" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}')
+fi
+log "loopback ceiling: $CEILING MB/s (median of ${CEILING_SAMPLES[*]})"
 
 # ---------------------------------------------------------------- report
 
@@ -425,9 +440,10 @@ flags and row definitions are in \`go doc ./scripts/ftpbench\`.
 - Command: \`$COMMAND\`
 - Rounds: $ROUNDS (median shown); memory rows and FTPS rows once per server
 - Versions: ftpshare $FTPSHARE_VER, pyftpdlib $PYVER, vsftpd $(version_of vsftpd), proftpd $(version_of proftpd-core), pure-ftpd $(version_of pure-ftpd)
-- Loopback ceiling (\`iperf3 -Z\`, one stream, 5 s): $CEILING MB/s
+- Loopback ceiling (\`iperf3 -Z\`, one stream, 3 s, median of ${#CEILING_SAMPLES[@]} runs spread over the run: ${CEILING_SAMPLES[*]}): $CEILING MB/s
 - Wall time of the whole run: $((ELAPSED / 60)) min $((ELAPSED % 60)) s
-${SKIPPED:+- Not measured (failed to start or to accept a login): $SKIPPED}
+${SKIPPED:+- Not measured (failed to start or to accept a login; see BENCH_DIR/run): $SKIPPED}
+${NO_FTPS:+- FTPS rows not measured (the server did not start with TLS): $NO_FTPS}
 
 Client and servers share the machine's cores; MB/s is 2^20 bytes per
 second, as in pyftpdlib's table. The last column is ftpshare's median
@@ -478,16 +494,17 @@ footnotes then say how far it got.
 
 ## Peer settings
 
-All on 127.0.0.1, each with its own control port and 1,000 passive ports,
-writing to the same data directory, per-session logging off, idle
-timeouts of an hour, connection limits raised as below.
+All on 127.0.0.1, one at a time, each with its own control port, the
+same passive ports ($PASV_MIN-$PASV_MAX: pure-ftpd caps its clients at half
+its passive range), writing to the same data directory, per-session
+logging off, idle timeouts of an hour, connection limits raised as below.
 
 | Server | Limits | Login | Notes |
 |---|---|---|---|
 | pyftpdlib | \`max_cons = 0\`, \`max_cons_per_ip = 0\` (no limit) | DummyAuthorizer, password in memory | \`scripts/peers/pyftpdlib_server.py\`; async, one process |
 | vsftpd | \`max_clients=0\`, \`max_per_ip=0\` (no limit) | PAM (stock \`other\` service), MD5-crypt | \`scripts/peers/vsftpd.conf\`; two processes per session; \`seccomp_sandbox=NO\`, \`isolate=NO\` for containers; listen queue 32 |
 | proftpd | \`MaxInstances 30000\`; \`MaxClients\`, \`MaxClientsPerHost\`, \`MaxConnectionsPerHost\` none | \`mod_auth_unix\`, MD5-crypt | \`scripts/peers/proftpd.conf\`; a process per session; sleeps 200 ms whenever a signal (a child exiting) interrupts its accept loop, a compile-time tunable |
-| pure-ftpd | \`-c 30000 -C 30000\` | \`-l unix\`, MD5-crypt | flags in \`scripts/bench-peers.sh\`; a process per session |
+| pure-ftpd | \`-c 30000 -C 30000\`, capped by pure-ftpd at half the passive range: 10,001 | \`-l unix\`, MD5-crypt | flags in \`scripts/bench-peers.sh\`; a process per session |
 | ftpshare | \`--max-conns 0 --max-conns-per-ip 0\` (no limit) | \`--user bench:bench\`, password in memory | \`--idle-timeout 1h --quiet\` |
 EOF
 log "wrote $OUT_MD and $OUT_SVG in $((ELAPSED / 60)) min $((ELAPSED % 60)) s"
