@@ -102,9 +102,12 @@ func (s *session) handleSTAT(arg string) {
 			s.reply(530, "Please log in with USER and PASS first.")
 			return
 		}
-		if s.transferring() {
-			s.reply(450, "A transfer is in progress; try STAT without an argument.")
-			return
+		if x := s.currentTransfer(); x != nil {
+			if !x.replied.Load() {
+				s.reply(450, "A transfer is in progress; try STAT without an argument.")
+				return
+			}
+			<-x.done // it has replied and is only tidying up
 		}
 		s.statPath(arg)
 		return

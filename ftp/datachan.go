@@ -106,16 +106,18 @@ func (s *session) handlePASV(string) {
 
 // pasvAddress is the IPv4 address a PASV reply announces.
 func (s *session) pasvAddress() (netip.Addr, error) {
+	local := addrIP(s.local)
+	if !local.Is4() {
+		// The passive listener is on the connection's own IPv6 address;
+		// an IPv4 address in the reply could not lead to it.
+		return netip.Addr{}, errors.New("PASV is IPv4 only and this connection is IPv6; use EPSV.")
+	}
 	if s.srv.PublicIP != "" {
 		ip, err := netip.ParseAddr(s.srv.PublicIP)
 		if err == nil && ip.Unmap().Is4() {
 			return ip.Unmap(), nil
 		}
 		s.log.Error("PublicIP is not an IPv4 address; PASV cannot announce it", "public_ip", s.srv.PublicIP)
-	}
-	local := addrIP(s.local)
-	if !local.Is4() {
-		return netip.Addr{}, errors.New("PASV is IPv4 only and this connection is IPv6; use EPSV.")
 	}
 	return local, nil
 }
@@ -229,6 +231,11 @@ func (s *session) handleEPRT(arg string) {
 // setActive checks and records a PORT/EPRT target.
 func (s *session) setActive(verb string, target netip.AddrPort) {
 	client := addrIP(s.remote)
+	if target.Addr().IsUnspecified() {
+		// lftp sends "EPRT |2|::|port|" meaning "my own address"; taking
+		// it so cannot aim the connection at anyone else.
+		target = netip.AddrPortFrom(client, target.Port())
+	}
 	switch {
 	case target.Addr().Unmap() != client && !s.srv.AllowForeignAddresses:
 		s.log.Warn("refused PORT/EPRT to a foreign address", "target", target.String())

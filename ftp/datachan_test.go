@@ -347,7 +347,6 @@ func TestDataPASVOnIPv6(t *testing.T) {
 // address really serves the transfer.
 func TestDataPASVOnIPv6WithPublicIP(t *testing.T) {
 	t.Parallel()
-	t.Skip("ENGINE BUG: with PublicIP set, PASV on an IPv6 control connection announces the IPv4 PublicIP while listening on the IPv6 address: 227 to a dead port instead of 522")
 	dcNeedIPv6(t)
 	srv := ftptest.NewServer(t, ftptest.WithIPv6(), dcWithServer(func(s *ftp.Server) { s.PublicIP = "127.0.0.1" }))
 	dcWriteFile(t, srv.Dir, "f.txt", []byte("v6"))

@@ -23,6 +23,8 @@ func fsReply(err error) (code int, msg string, known bool) {
 	switch {
 	case errors.As(err, &re):
 		return re.Code, re.Msg, true
+	case errors.Is(err, errTruncated):
+		return 451, "The file was truncated while it was being sent; transfer incomplete.", true
 	case isEscape(err):
 		return 550, "Permission denied: the path leads outside your home directory.", true
 	case errors.Is(err, syscall.ENOTEMPTY):

@@ -252,6 +252,16 @@ func (s *session) listDir(cmd, p, prefix string, dirInfo fs.FileInfo, format lis
 		}
 	}
 	if format == formatMLSD {
+		// MLSx facts describe what a name leads to: clients (lftp mirror,
+		// FileZilla) skip entries of an unknown type. A link that does
+		// not resolve inside the home stays a link, without its target.
+		for i := range entries {
+			if entries[i].info.Mode()&fs.ModeSymlink != 0 {
+				if target, err := s.acct.FS.Stat(entries[i].path); err == nil {
+					entries[i].info = target
+				}
+			}
+		}
 		head := []entry{{name: ".", path: p, info: dirInfo}}
 		if p != "/" {
 			if pfi, err := s.acct.FS.Stat(path.Dir(p)); err == nil {
@@ -330,7 +340,8 @@ func (s *session) appendLS(b []byte, e *entry, now time.Time) []byte {
 		nlink = st.nlink
 	}
 	var num [20]byte
-	b = appendPadded(b, strconv.AppendUint(num[:0], nlink, 10), 5)
+	b = append(b, ' ') // always one, however wide the link count
+	b = appendPadded(b, strconv.AppendUint(num[:0], nlink, 10), 4)
 	b = append(b, " ftp      ftp     "...)
 	b = appendPadded(b, strconv.AppendInt(num[:0], fi.Size(), 10), 13)
 	b = append(b, ' ')

@@ -45,6 +45,7 @@ type transfer struct {
 	cancel context.CancelFunc
 
 	aborted  atomic.Bool
+	replied  atomic.Bool // the final reply is sent; done follows at once
 	mu       sync.Mutex
 	conn     net.Conn
 	progress func() int64 // while a zero-copy runs: bytes moved so far
@@ -231,6 +232,7 @@ func (s *session) runTransfer(x *transfer, l *net.TCPListener, active netip.Addr
 			res = xferResult{451, "Internal server error; transfer aborted."}
 		}
 		x.cancel()
+		x.replied.Store(true) // before the reply: the client may answer it at once
 		s.reply(res.code, res.msg)
 		// The idle clock starts again now, not from before the transfer.
 		if idle := duration(s.srv.IdleTimeout, DefaultIdleTimeout); idle > 0 {
@@ -289,6 +291,9 @@ func (s *session) failure(x *transfer, err error, upload bool) xferResult {
 	}
 	return xferResult{426, "Data connection broken; transfer aborted."}
 }
+
+// errTruncated reports a file that shrank while it was being sent.
+var errTruncated = errors.New("ftp: file truncated during transfer")
 
 // fileError marks an error of the file (not of the network) in a copy.
 type fileError struct{ err error }
@@ -364,12 +369,12 @@ func limitChunk(bps int64) int {
 }
 
 func (s *session) handleRETR(arg string) {
+	offset := s.restOffset
+	s.restOffset = 0 // a REST serves the next transfer command, whatever becomes of it
 	p := s.abs(arg)
 	if !s.permit(PermRetrieve, p) {
 		return
 	}
-	offset := s.restOffset
-	s.restOffset = 0
 	f, err := s.acct.FS.OpenFile(p, os.O_RDONLY, 0)
 	if err != nil {
 		s.replyFSErr("retr", p, err)
@@ -406,13 +411,21 @@ func (s *session) handleRETR(arg string) {
 		return
 	}
 	ascii := s.ascii
-	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", modeName(ascii), p, fi.Size()-offset)
+	size := fi.Size()
+	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes).", modeName(ascii), p, size-offset)
 	s.startTransfer("RETR", p, opening, offset, func(x *transfer, conn net.Conn) xferResult {
 		defer f.Close()
 		if conn == nil {
 			return xferResult{} // the data connection failed; nothing was sent
 		}
 		err := s.sendFile(x, conn, f, ascii)
+		if err == nil {
+			// A file cut short while it was sent ends early with no error:
+			// the offset tells, and a short download must not pass as whole.
+			if pos, serr := f.Seek(0, io.SeekCurrent); serr == nil && pos < size {
+				err = &fileError{fmt.Errorf("%w: the file shrank to %d of %d bytes during the transfer", errTruncated, pos, size)}
+			}
+		}
 		if err != nil {
 			s.report(x, false, err)
 			return s.failure(x, err, false)
@@ -568,6 +581,11 @@ func (s *session) handleSTOR(arg string) { s.store("STOR", s.abs(arg), false) }
 func (s *session) handleAPPE(arg string) { s.store("APPE", s.abs(arg), true) }
 
 func (s *session) handleSTOU(arg string) {
+	if s.restOffset != 0 {
+		s.restOffset = 0
+		s.reply(450, "Cannot STOU while a REST is pending: a new file has nothing to resume.")
+		return
+	}
 	if !s.dataReady() {
 		return
 	}
@@ -618,11 +636,11 @@ func (s *session) store(cmd, p string, appendMode bool) {
 	if appendMode {
 		need = PermAppend
 	}
+	offset := s.restOffset
+	s.restOffset = 0 // a REST serves the next transfer command, whatever becomes of it
 	if !s.permit(need, p) {
 		return
 	}
-	offset := s.restOffset
-	s.restOffset = 0
 	fi, statErr := s.acct.FS.Stat(p)
 	exists := statErr == nil
 	switch {
