@@ -480,11 +480,14 @@ func TestHardenSlowlorisCrowd(t *testing.T) {
 	start := time.Now()
 	c := loggedIn(t, srv)
 	c.expect("NOOP", 200)
-	if d := time.Since(start); d > idle {
+	if d := time.Since(start); d > 2*idle {
 		t.Errorf("a normal login among the slowloris crowd took %v", d)
 	}
 	wg.Wait()
-	if d := time.Since(start); d > 3*idle {
+	// Bounds with room for a loaded machine: a server that renewed its
+	// deadline on every byte would keep them for the whole drip (more
+	// than 6 idle periods) and close them an idle period after it.
+	if d := time.Since(start); d > 4*idle {
 		t.Errorf("the crowd was not closed %v after the normal login", d)
 	}
 	for i, res := range results {
@@ -495,8 +498,8 @@ func TestHardenSlowlorisCrowd(t *testing.T) {
 		if len(res.replies) != 1 || res.replies[0].Code != 421 || res.replies[0].Text != "Control connection timed out." {
 			t.Errorf("slow client %d got %v, want only 421 Control connection timed out.", i, res.replies)
 		}
-		if res.closed == 0 || res.closed > 3*idle {
-			t.Errorf("slow client %d closed after %v, want within %v", i, res.closed, 3*idle)
+		if res.closed == 0 || res.closed > 4*idle {
+			t.Errorf("slow client %d closed after %v, want within %v", i, res.closed, 4*idle)
 		}
 	}
 }
