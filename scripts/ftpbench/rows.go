@@ -614,6 +614,8 @@ func (b *bench) rowsMemory(id string) []result {
 // apart agree on the process count and within 0.5% on PSS, so a forking
 // server's children have finished starting up.
 func (b *bench) settle() (treeMem, error) {
+	t0 := time.Now()
+	defer func() { b.logf("mem: settled in %.1fs", time.Since(t0).Seconds()) }()
 	time.Sleep(time.Second)
 	prev, err := readTreeMem(b.cfg.pid)
 	if err != nil {
@@ -637,10 +639,13 @@ func (b *bench) settle() (treeMem, error) {
 // waitTeardown waits, up to a minute, for a forking server's session
 // processes to exit so the next count starts from an idle server.
 func (b *bench) waitTeardown(procs int) {
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		m, err := readTreeMem(b.cfg.pid)
-		if err != nil || m.procs <= procs {
+	t0 := time.Now()
+	for time.Since(t0) < time.Minute {
+		// Counting processes is enough here, and far cheaper than reading
+		// the memory maps of thousands of them.
+		tree, err := processTree(b.cfg.pid)
+		if err != nil || len(tree) <= procs {
+			b.logf("mem: sessions gone in %.1fs", time.Since(t0).Seconds())
 			return
 		}
 		time.Sleep(250 * time.Millisecond)
