@@ -391,10 +391,13 @@ set style data histograms
 set style histogram clustered gap 1.5
 set style fill solid 0.9 border -1
 set boxwidth 0.95
-set yrange [0:1.05]
-set ylabel "score: best on the row = 1"
+# Log scale: on some rows servers differ a hundredfold, which a linear
+# axis would flatten to nothing.
+set logscale y
+set yrange [0.0005:1.5]
+set ylabel "score, log scale: best on the row = 1"
 set xtics rotate by -35 scale 0 font ",10" nomirror
-set ytics 0.1
+set ytics ("0.001" 0.001, "0.01" 0.01, "0.1" 0.1, "0.2" 0.2, "0.5" 0.5, "1" 1)
 set grid ytics
 set key top center horizontal outside
 set datafile missing "?"
