@@ -149,7 +149,8 @@ func TestFaultClientVanishes(t *testing.T) {
 // TestFaultFileChangedDuringRETR changes a file while it is downloaded.
 // Deleted or replaced by a rename, it is sent whole from the open file
 // with 226. Truncated, the client gets a prefix of the original bytes and
-// no more; the server must then not claim the transfer complete.
+// no more, and 451 with IncompleteSent: a short download is never called
+// complete.
 func TestFaultFileChangedDuringRETR(t *testing.T) {
 	t.Parallel()
 	const size = 16 << 20
