@@ -25,7 +25,9 @@ type Authorizer interface {
 // ErrAuthFailed is returned by an [Authorizer] for a wrong user name or password.
 var ErrAuthFailed = errors.New("ftp: authentication failed")
 
-// Account is a logged-in user: a name, a filesystem and rights on it.
+// Account is a logged-in user: a name, a filesystem and rights on it. The
+// engine never changes an Account, so an Authorizer may hand the same one
+// to every session of a user.
 type Account struct {
 	// User is the name used in logs and listings.
 	User string
@@ -64,9 +66,8 @@ type user struct {
 	name     string
 	password string // plain text, or a bcrypt hash when hashed is set
 	hashed   bool
-	fs       FileSystem
-	perms    Permissions
-	owned    *RootFS // closed by Users.Close
+	acct     *Account // shared by the user's sessions, which only read it
+	owned    *RootFS  // closed by Users.Close
 }
 
 // NewUsers returns an empty set of users: nobody can log in until some are added.
@@ -111,7 +112,8 @@ func (u *Users) add(name, password string, fsys FileSystem, perms Permissions, o
 	if _, ok := u.users[name]; ok {
 		return fmt.Errorf("ftp: user %q already exists", name)
 	}
-	u.users[name] = &user{name: name, password: password, hashed: IsBcryptHash(password), fs: fsys, perms: perms, owned: owned}
+	u.users[name] = &user{name: name, password: password, hashed: IsBcryptHash(password),
+		acct: &Account{User: name, FS: fsys, Perms: perms}, owned: owned}
 	return nil
 }
 
@@ -127,7 +129,7 @@ func (u *Users) AddAnonymous(dir string, perms Permissions) error {
 	if u.anon != nil && u.anon.owned != nil {
 		u.anon.owned.Close()
 	}
-	u.anon = &user{name: "anonymous", fs: root, perms: perms, owned: root}
+	u.anon = &user{name: "anonymous", acct: &Account{User: "anonymous", FS: root, Perms: perms, Anonymous: true}, owned: root}
 	return nil
 }
 
@@ -140,12 +142,12 @@ func (u *Users) Authenticate(_ context.Context, name, password string, _ net.Add
 		if anon == nil {
 			return nil, fmt.Errorf("anonymous access is disabled: %w", ErrAuthFailed)
 		}
-		return &Account{User: anon.name, FS: anon.fs, Perms: anon.perms, Anonymous: true}, nil
+		return anon.acct, nil
 	}
 	if usr == nil || !usr.check(password) {
 		return nil, ErrAuthFailed
 	}
-	return &Account{User: usr.name, FS: usr.fs, Perms: usr.perms}, nil
+	return usr.acct, nil
 }
 
 func (usr *user) check(password string) bool {

@@ -23,7 +23,7 @@ const (
 	maxLineLen = 4096
 	// readBufSize is small on purpose: idle sessions are many, command
 	// lines short, and the line buffer grows only for the rare long one.
-	readBufSize = 512
+	readBufSize = 128
 	// replyTimeout bounds each write on the control connection, so a
 	// client that stops reading cannot hold a session forever.
 	replyTimeout = time.Minute
@@ -52,8 +52,7 @@ type session struct {
 	r    *bufio.Reader
 	line []byte // the command line being read
 
-	wmu  sync.Mutex // serialises replies from the session and its transfer
-	wbuf []byte
+	wmu sync.Mutex // serialises replies from the session and its transfer
 
 	// Login state.
 	userName string // from USER, waiting for PASS
@@ -394,11 +393,15 @@ func truncate(s string, n int) string {
 func (s *session) reply(code int, msg string) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	b := strconv.AppendInt(s.wbuf[:0], int64(code), 10)
+	bp := replyBufs.Get().(*[]byte)
+	b := strconv.AppendInt((*bp)[:0], int64(code), 10)
 	b = append(b, ' ')
 	b = appendReplyText(b, msg)
-	s.send(b)
+	s.send(bp, b)
 }
+
+// replyBufs lend reply buffers, so that idle sessions keep none.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // replyLines writes a multi-line reply: "code-first", the lines in between
 // as they are (a leading space is added to a line that starts with a
@@ -406,7 +409,8 @@ func (s *session) reply(code int, msg string) {
 func (s *session) replyLines(code int, first string, lines []string, last string) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	b := strconv.AppendInt(s.wbuf[:0], int64(code), 10)
+	bp := replyBufs.Get().(*[]byte)
+	b := strconv.AppendInt((*bp)[:0], int64(code), 10)
 	b = append(b, '-')
 	b = appendReplyText(b, first)
 	for _, l := range lines {
@@ -418,7 +422,7 @@ func (s *session) replyLines(code int, first string, lines []string, last string
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
 	b = appendReplyText(b, last)
-	s.send(b)
+	s.send(bp, b)
 }
 
 // appendReplyText appends msg and CRLF. A CR or LF inside msg (a file name
@@ -438,8 +442,9 @@ func appendReplyText(b []byte, msg string) []byte {
 	return append(b, '\r', '\n')
 }
 
-// send writes b on the control connection; the caller holds wmu.
-func (s *session) send(b []byte) {
+// send writes b on the control connection and gives its buffer back to
+// the pool through bp; the caller holds wmu.
+func (s *session) send(bp *[]byte, b []byte) {
 	s.mu.Lock()
 	conn := s.conn
 	s.mu.Unlock()
@@ -448,10 +453,10 @@ func (s *session) send(b []byte) {
 		s.log.Debug("reply not sent", "err", err)
 		conn.Close() // the reader sees it and ends the session
 	}
-	if cap(b) > 4096 {
-		b = nil // do not keep a large listing's buffer for an idle session
+	if cap(b) <= 4096 { // a large STAT listing's buffer is left to the GC
+		*bp = b[:0]
+		replyBufs.Put(bp)
 	}
-	s.wbuf = b[:0]
 }
 
 // abs turns a path argument into a cleaned virtual path.
