@@ -96,13 +96,21 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # kill_tree PID: end PID and every descendant (forking servers leave a
-# process per session), youngest first so no orphan escapes to init.
+# process per session), all found in one snapshot of the process table so
+# thousands of session processes cost one ps, not one each.
 kill_tree() {
-	local pid=$1 child
-	for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
-		kill_tree "$child"
-	done
-	kill -TERM "$pid" 2>/dev/null || true
+	local pids
+	pids=$(ps -eo pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END {
+			for (p in parent) {
+				q = p
+				while (q in parent && q != root && q > 1) q = parent[q]
+				if (q == root) print p
+			}
+		}')
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2>/dev/null || true
 }
 
 stop_server() {
