@@ -220,14 +220,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 // expandRows resolves the -rows list, keeping the order rows are given in
 // since later rows reuse what earlier ones leave (files, idle clients).
 func expandRows(list string, allTLS bool) ([]string, error) {
-	known := append(slices.Clone(plainRows), ftpsRows...)
+	known := append(plainRows(), ftpsRows()...)
 	var rows []string
 	for _, id := range splitList(list) {
 		switch {
 		case id == "all":
-			rows = append(rows, plainRows...)
+			rows = append(rows, plainRows()...)
 		case id == "ftps":
-			rows = append(rows, ftpsRows...)
+			rows = append(rows, ftpsRows()...)
 		case slices.Contains(known, id):
 			rows = append(rows, id)
 		default:
@@ -239,7 +239,7 @@ func expandRows(list string, allTLS bool) ([]string, error) {
 	}
 	if allTLS {
 		// Over -tls the plain rows already are the FTPS rows.
-		rows = slices.DeleteFunc(rows, func(id string) bool { return slices.Contains(ftpsRows, id) })
+		rows = slices.DeleteFunc(rows, func(id string) bool { return slices.Contains(ftpsRows(), id) })
 	}
 	return rows, nil
 }
