@@ -50,6 +50,9 @@ func newIenv(t *testing.T, c *interopClient, mode interopMode, op interopOp) *ie
 	if mode.tls() {
 		// Required: a client that fell back to clear text would fail.
 		args = append(args, "--tls-required", "--tls-dir", t.TempDir())
+		if c.noTLSReuse == "" {
+			args = append(args, "--tls-session-reuse")
+		}
 	}
 	e.p = start(t, nil, append(args, e.share)...)
 	e.events = collectEvents(e.p)

@@ -10,11 +10,12 @@ import (
 // testdata/interop/ftplib_client.py.
 func pythonClient() *interopClient {
 	return &interopClient{
-		name:  "python",
-		title: "Python `ftplib`",
-		how:   "`testdata/interop/ftplib_client.py`: `FTP`, or `FTP_TLS` with `prot_p()` and the certificate as CA; `set_pasv(False)` for active mode; `retrbinary`/`storbinary` with `rest=` to resume; `nlst`, `mkd`, `delete`, `rename`; `mlsd` to walk the tree.",
-		bins:  []string{"python3"},
-		modes: interopModes,
+		name:       "python",
+		title:      "Python `ftplib`",
+		how:        "`testdata/interop/ftplib_client.py`: `FTP`, or `FTP_TLS` with `prot_p()` and the certificate as CA; `set_pasv(False)` for active mode; `retrbinary`/`storbinary` with `rest=` to resume; `nlst`, `mkd`, `delete`, `rename`; `mlsd` to walk the tree.",
+		bins:       []string{"python3"},
+		modes:      interopModes,
+		noTLSReuse: "ftplib opens each data connection with a new TLS session (CPython issue #63699); subclassing `FTP_TLS.ntransfercmd` to pass `session=self.sock.session` works around it.",
 		cells: map[interopOp]interopCell{
 			opLogin: {run: func(e *ienv) {
 				e.testLogin(func() {

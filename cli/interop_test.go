@@ -91,7 +91,11 @@ type interopClient struct {
 	// others.
 	modes   []interopMode
 	noModes map[interopMode]string
-	cells   map[interopOp]interopCell
+	// noTLSReuse says why the client cannot resume the control
+	// connection's TLS session on data connections; when it is empty, its
+	// FTPS cells run with --tls-session-reuse.
+	noTLSReuse string
+	cells      map[interopOp]interopCell
 }
 
 // interopClients is the matrix. The client files (interop_<client>_test.go)
@@ -292,6 +296,19 @@ func renderMatrix(clients []*interopClient) string {
 			fmt.Fprintf(&b, "- %s: %s. %s\n", c.title, strings.Join(ms, "; "), strings.Join(whys, " "))
 		}
 	}
+	var reuse []string
+	b.WriteString("\nWith `--tls-session-reuse` (data connections must resume the control connection's TLS session):\n\n")
+	for _, c := range clients {
+		if !slices.ContainsFunc(c.modes, interopMode.tls) {
+			continue
+		}
+		if c.noTLSReuse == "" {
+			reuse = append(reuse, c.title)
+		} else {
+			fmt.Fprintf(&b, "- %s: no. %s\n", c.title, c.noTLSReuse)
+		}
+	}
+	fmt.Fprintf(&b, "- %s: yes; their FTPS cells run with it.\n", strings.Join(reuse, ", "))
 	b.WriteString("\nHow the tests drive each client:\n\n")
 	for _, c := range clients {
 		fmt.Fprintf(&b, "- %s: %s\n", c.title, c.how)

@@ -9,7 +9,7 @@ func wgetClient() *interopClient {
 	return &interopClient{
 		name:  "wget",
 		title: "wget",
-		how:   "`wget` with `--no-passive-ftp` for active mode, `ftps://` URLs and `--ca-certificate cert.pem` for FTPS, `-c` to resume, `--no-remove-listing` to keep the listing, `-r -l inf --restrict-file-names=nocontrol` for the tree.",
+		how:   "`wget` with `--no-passive-ftp` for active mode, `ftps://` URLs and `--ca-certificate cert.pem` for FTPS, `-c` to resume, `--no-remove-listing` to keep the listing, `-r -l inf` for the tree.",
 		bins:  []string{"wget"},
 		modes: interopModes,
 		cells: map[interopOp]interopCell{
@@ -42,7 +42,7 @@ func wgetClient() *interopClient {
 			opRename: {why: readOnly},
 			opTree: {note: "Downloads only (`wget -r`).", run: func(e *ienv) {
 				e.testTree(func(remote, local string) {
-					e.wget("-r", "-l", "inf", "-nH", "--cut-dirs=1", "--restrict-file-names=nocontrol", "-P", local, e.wgetURL(remote+"/"))
+					e.wget("-r", "-l", "inf", "-nH", "--cut-dirs=1", "-P", local, e.wgetURL(remote+"/"))
 				}, nil)
 			}},
 		},
