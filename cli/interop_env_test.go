@@ -227,6 +227,19 @@ func (e *ienv) transferred(event, path string) map[string]any {
 	return e.waitEvent(event+" of "+path, func(ev map[string]any) bool { return ev["event"] == event && ev["path"] == path })
 }
 
+// logged reports whether the server's log has s, waiting up to 3s for it
+// (the log may trail the client's exit).
+func (e *ienv) logged(s string) bool {
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(e.p.stderr.String(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 var dataVerb = regexp.MustCompile(`\bverb=(PASV|EPSV|PORT|EPRT|LPSV|LPRT)\b`)
 
 // checkMode checks, from the server's command log, that the client opened

@@ -79,7 +79,7 @@ func ncftpClient() *interopClient {
 				if exists(filepath.Join(e.share, "dir", "renamed file.bin.tmp")) {
 					e.t.Errorf("ncftpput -S left its temporary file")
 				}
-				if log := e.p.stderr.String(); !strings.Contains(log, "verb=RNTO") {
+				if !e.logged("verb=RNTO") {
 					e.t.Errorf("ncftpput -S sent no RNTO")
 				}
 			}},

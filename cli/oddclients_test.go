@@ -400,6 +400,18 @@ func TestOddWindowsFtpExe(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); string(b) != "from\nwindows\n" {
 		t.Errorf("STOR in ASCII stored %q, want LF line ends", b)
 	}
+	// "mget *.txt": NLST with the pattern, then a RETR per name.
+	l, arg = activeListener(t, false)
+	matched := lines(c.activeTransfer("PORT "+arg+"\r\n", "NLST *.txt\r\n", l, nil))
+	if !slices.Equal(matched, []string{"notes.txt", "readme.txt"}) {
+		t.Errorf("NLST *.txt: %q", matched)
+	}
+	for _, name := range matched {
+		l, arg = activeListener(t, false)
+		if got := c.activeTransfer("PORT "+arg+"\r\n", "RETR "+name+"\r\n", l, nil); !bytes.HasSuffix(got, []byte("\r\n")) {
+			t.Errorf("mget %s: %q", name, got)
+		}
+	}
 	// "pwd", "mkdir".
 	c.rawExpect(257, "XPWD\r\n")
 	c.rawExpect(257, "XMKD backup\r\n")
@@ -482,7 +494,16 @@ func TestOddLegacyEncodings(t *testing.T) {
 			t.Errorf("RETR %q: %q", n.sent, got)
 		}
 	}
+	mlsd := string(c.passiveTransfer(c.epsv(), "MLSD\r\n", nil))
+	for _, n := range want {
+		if !strings.Contains(mlsd, "; "+n+"\r\n") {
+			t.Errorf("MLSD does not show %q byte for byte:\n%q", n, mlsd)
+		}
+	}
 	c.rawExpect(250, "CWD d\xe9j\xe0\r\n")
+	if msg := c.rawExpect(257, "PWD\r\n"); !strings.HasPrefix(msg, "\"/d\xe9j\xe0\"") {
+		t.Errorf("PWD in a Latin-1 directory: %q", msg)
+	}
 	if got := c.passiveTransfer(c.epsv(), "RETR \x82t\x82.txt\r\n", nil); string(got) != "in dir" {
 		t.Errorf("RETR in a Latin-1 directory: %q", got)
 	}
