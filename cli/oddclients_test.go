@@ -227,9 +227,10 @@ func TestOddLowercaseVerbs(t *testing.T) {
 
 // TestOddExtraSpaces decides what extra spaces mean. Blanks before the
 // verb are skipped, and numeric and keyword arguments (TYPE, MODE, STRU,
-// REST, PORT's numbers) may have spaces around them. One trailing space
+// REST, PORT's numbers) may have spaces around them. Trailing spaces
 // after an argumentless verb ("PASV ", as clients that print "%s %s"
-// send) is accepted. A path argument is what follows the first space,
+// send) are accepted, and so are blanks around a user name. A path
+// argument is what follows the first space,
 // byte for byte: "RETR  x" asks for " x", since names may begin or end
 // with spaces.
 func TestOddExtraSpaces(t *testing.T) {
@@ -238,7 +239,7 @@ func TestOddExtraSpaces(t *testing.T) {
 	c := oddLogin(t, p)
 
 	c.rawExpect(200, "   NOOP\r\n")
-	for _, line := range []string{"PWD \r\n", "NOOP \r\n", "SYST \r\n", "FEAT \r\n", "CDUP \r\n", "XPWD \r\n"} {
+	for _, line := range []string{"PWD \r\n", "NOOP \r\n", "SYST \r\n", "FEAT \r\n", "CDUP \r\n", "XPWD \r\n", "PWD   \r\n", "NOOP  \r\n"} {
 		if code, msg := c.raw(line); code >= 500 {
 			t.Errorf("%q: %d %s, want it accepted", line, code, msg)
 		}

@@ -3,6 +3,7 @@ package ftp
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,13 @@ var errBanned = fmt.Errorf("address banned after too many failed logins: %w", Er
 func (s *session) handleUSER(arg string) {
 	if s.acct != nil {
 		s.logout()
+	}
+	// Blanks around a user name are slips of old clients, never part of
+	// it (a password, though, is taken verbatim).
+	arg = strings.Trim(arg, " ")
+	if arg == "" {
+		s.reply(501, "Syntax error: USER needs a user name.")
+		return
 	}
 	s.userName = arg
 	if IsAnonymous(arg) {

@@ -341,6 +341,14 @@ func TestCommands(t *testing.T) {
 			{"PASS " + ftptest.Password, 230, ""},
 			{"PASS " + ftptest.Password, 503, ""},
 		}},
+		{name: "USER trims blanks, PASS does not", steps: []step{
+			{"USER   " + ftptest.User + "  ", 331, ""},
+			{"PASS " + ftptest.Password + " ", 530, ""},
+			{"USER  " + ftptest.User, 331, ""},
+			{"PASS " + ftptest.Password, 230, ""},
+			{"USER   ", 501, ""},
+			{"PWD  ", 530, ""}, // the failed USER still logged the user out
+		}},
 		{name: "anonymous", anon: true, steps: []step{
 			{"PWD", 257, ""},
 			{"SIZE f", 213, "5"},

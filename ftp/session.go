@@ -12,6 +12,7 @@ import (
 	"path"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -380,7 +381,7 @@ func (s *session) handle(line []byte) {
 		s.reply(530, "Please log in with USER and PASS first.")
 	case cmd.arg == argRequired && arg == "":
 		s.reply(501, fmt.Sprintf("Syntax error: %s needs an argument.", verb))
-	case cmd.arg == argNone && arg != "":
+	case cmd.arg == argNone && strings.Trim(arg, " ") != "": // trailing blanks are harmless
 		s.reply(501, fmt.Sprintf("Syntax error: %s takes no argument.", verb))
 	case hasNUL(arg):
 		s.reply(501, "Syntax error: NUL byte in argument.")
