@@ -98,7 +98,7 @@ func mergeOutputs(outs []output, order []string) *table {
 			if r.Value != nil {
 				c.values = append(c.values, *r.Value)
 			}
-			if r.Errors > 0 || r.Skipped > 0 || r.Value == nil {
+			if r.Errors > 0 || r.Skipped > 0 || r.Incomplete || r.Value == nil {
 				c.errors += r.Errors
 				c.skipped += r.Skipped
 				c.failed++
@@ -233,12 +233,15 @@ func (t *table) writeMarkdown(w io.Writer, base string) {
 				line = append(line, v)
 			}
 			if c != nil && c.failed > 0 {
-				what := fmt.Sprintf("%d failed", c.errors)
-				if c.skipped > 0 {
-					what += fmt.Sprintf(", %d not attempted (time budget)", c.skipped)
+				var what []string
+				if c.errors > 0 {
+					what = append(what, fmt.Sprintf("%d failed", c.errors))
 				}
-				notes = append(notes, fmt.Sprintf("%s, %s: %s, in %d of %d rounds: %s",
-					s, r.name, what, c.failed, c.rounds, c.note))
+				if c.skipped > 0 {
+					what = append(what, fmt.Sprintf("%d not attempted (time budget)", c.skipped))
+				}
+				what = append(what, fmt.Sprintf("in %d of %d rounds", c.failed, c.rounds))
+				notes = append(notes, fmt.Sprintf("%s, %s: %s: %s", s, r.name, strings.Join(what, ", "), c.note))
 			}
 		}
 		if hasBase {
