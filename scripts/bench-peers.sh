@@ -471,7 +471,10 @@ ${NO_FTPS:+- FTPS rows not measured (the server did not start with TLS): $NO_FTP
 Client and servers share the machine's cores; MB/s is 2^20 bytes per
 second, as in pyftpdlib's table. The last column is ftpshare's median
 over the best peer's, turned so that above 1 means ftpshare is better
-(for times, the peer's over ftpshare's).
+(for times, the peer's over ftpshare's). A server that fell short of a
+row's conditions (fewer sessions open than the row says, because the time
+budget ran out) keeps its † value in the table but is left out of that
+row's comparison and of the chart.
 
 $TABLE
 

@@ -30,6 +30,7 @@ type cell struct {
 	skipped int    // operations the time budget left out, over all rounds
 	rounds  int    // rounds that measured the row
 	failed  int    // rounds with errors or skipped operations
+	partial int    // rounds that fell short of the row's conditions
 	note    string // first error note
 }
 
@@ -97,6 +98,9 @@ func mergeOutputs(outs []output, order []string) *table {
 			c.rounds++
 			if r.Value != nil {
 				c.values = append(c.values, *r.Value)
+			}
+			if r.Skipped > 0 || r.Incomplete {
+				c.partial++
 			}
 			if r.Errors > 0 || r.Skipped > 0 || r.Incomplete || r.Value == nil {
 				c.errors += r.Errors
@@ -174,12 +178,14 @@ func ratio(r rowInfo, a, b float64) float64 {
 	return a / b
 }
 
-// bestOf returns the best median among servers other than except.
+// bestOf returns the best median among servers other than except,
+// leaving out any that fell short of the row's conditions: a peer holding
+// 6,000 sessions is no yardstick for a row about 10,000.
 func (t *table) bestOf(r rowInfo, except string) (float64, string, bool) {
 	var best float64
 	var who string
 	for _, s := range t.servers {
-		if s == except {
+		if s == except || t.cells[s][r.id] != nil && t.cells[s][r.id].partial > 0 {
 			continue
 		}
 		v, ok := t.median(s, r.id)
@@ -268,7 +274,9 @@ func (t *table) writeMarkdown(w io.Writer, base string) {
 // writeChartData writes one line per row with each server's score
 // relative to the best server on that row (1 = best, higher is better
 // whichever way the row counts), so rows of different units share one
-// axis. "?" marks a missing value for gnuplot.
+// axis. "?" marks a missing value for gnuplot. A server that fell short
+// of a row's conditions (fewer sessions open than the row says) gets no
+// bar there: a bar carries no footnote.
 func (t *table) writeChartData(w io.Writer) {
 	fmt.Fprint(w, `"row"`)
 	for _, s := range t.servers {
@@ -279,10 +287,14 @@ func (t *table) writeChartData(w io.Writer) {
 		if r.id == "retr-ceiling" {
 			continue
 		}
+		value := func(s string) (float64, bool) {
+			v, ok := t.median(s, r.id)
+			return v, ok && v > 0 && t.cells[s][r.id].partial == 0
+		}
 		var best float64
 		found := false
 		for _, s := range t.servers {
-			if v, ok := t.median(s, r.id); ok && v > 0 && (!found || better(r, v, best)) {
+			if v, ok := value(s); ok && (!found || better(r, v, best)) {
 				best, found = v, true
 			}
 		}
@@ -295,7 +307,7 @@ func (t *table) writeChartData(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%q", label+" ("+r.unit+")")
 		for _, s := range t.servers {
-			if v, ok := t.median(s, r.id); ok && v > 0 {
+			if v, ok := value(s); ok {
 				fmt.Fprintf(w, " %.4f", ratio(r, v, best))
 			} else {
 				fmt.Fprint(w, " ?")

@@ -69,6 +69,9 @@ func TestReport(t *testing.T) {
 		round("peer", 100, 2), round("peer", 300, 4), round("peer", 200, 3),
 		round("ftpshare", 400, 1), round("ftpshare", 500, 1),
 		{Server: "broken", Rows: []result{{ID: "retr", Name: "RETR", Unit: "MB/s", Better: "higher", Errors: 1, Note: "boom"}}},
+		// Short of the row's conditions: in the table with a footnote,
+		// not in the chart.
+		{Server: "broken", Rows: []result{{ID: "login-p99", Name: "login p99", Unit: "ms", Better: "lower", Value: v(0.5), Incomplete: true, Note: "few"}}},
 	}
 	tb := mergeOutputs(outs, []string{"ftpshare"})
 	if got := strings.Join(tb.servers, ","); got != "ftpshare,peer,broken" {
@@ -86,7 +89,8 @@ func TestReport(t *testing.T) {
 	for _, want := range []string{
 		"| RETR | MB/s | 450 | 200 | failed | 2.25× (vs peer) |",
 		"| RETR as % of loopback ceiling (900 MB/s) | % | 50.0 | 22.2 |  | 2.25× (vs peer) |",
-		"| login p99 | ms | 1.00 | 3.00 |  | 3.00× (vs peer) |",
+		"| login p99 | ms | 1.00 | 3.00 | 0.500 † | 3.00× (vs peer) |",
+		"broken, login p99: in 1 of 1 rounds: few",
 		"broken, RETR: 1 failed, in 1 of 1 rounds: boom",
 	} {
 		if !strings.Contains(md.String(), want) {
