@@ -819,3 +819,18 @@ func FuzzSession(f *testing.F) {
 		c2.Close()
 	})
 }
+
+// TestRNTORefusedCancelsRename checks that an RNTO refused before it runs
+// (here for a NUL byte) still uses up the RNFR: a second RNTO must not
+// rename the file.
+func TestRNTORefusedCancelsRename(t *testing.T) {
+	srv := ftptest.NewServer(t)
+	makeTree(t, srv.Dir, map[string]string{"f": "x"})
+	c := loggedIn(t, srv)
+	c.expect("RNFR f", 350)
+	c.expect("RNTO a\x00b", 501)
+	c.expect("RNTO g", 503)
+	if !onDisk(filepath.Join(srv.Dir, "f")) || onDisk(filepath.Join(srv.Dir, "g")) {
+		t.Error("the file was renamed after a refused RNTO")
+	}
+}

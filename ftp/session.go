@@ -363,9 +363,10 @@ func (s *session) handle(line []byte) {
 		return
 	}
 	verb := cmd.name
-	if verb != "RNTO" {
-		s.renameFrom = "" // RFC 959: RNTO must come right after RNFR
-	}
+	// RFC 959: RNTO must come right after RNFR; any other command, or an
+	// RNTO refused before it runs, cancels the rename.
+	renameFrom := s.renameFrom
+	s.renameFrom = ""
 	if s.srv.log.Enabled(s.ctx, slog.LevelDebug) {
 		shown := arg
 		if verb == "PASS" && !IsAnonymous(s.userName) {
@@ -388,6 +389,9 @@ func (s *session) handle(line []byte) {
 	case !s.tlsAllows(verb):
 		// tlsAllows replied.
 	default:
+		if verb == "RNTO" {
+			s.renameFrom = renameFrom
+		}
 		cmd.handler(s, arg)
 	}
 }

@@ -641,33 +641,54 @@ func (s *session) store(cmd, p string, appendMode bool) {
 	if !s.permit(need, p) {
 		return
 	}
-	fi, statErr := s.acct.FS.Stat(p)
-	exists := statErr == nil
-	switch {
-	case exists && fi.IsDir():
-		s.reply(550, "Is a directory.")
-		return
-	case exists && !fi.Mode().IsRegular():
-		s.reply(550, "Not a regular file.")
-		return
-	case exists && !appendMode && !s.can(PermDelete, p):
-		s.reply(550, "File exists; permission denied to replace it.")
-		return
-	case offset > 0 && !exists:
-		s.reply(550, "No such file or directory to resume.")
-		return
-	case exists && offset > fi.Size():
-		s.reply(554, fmt.Sprintf("REST offset %d is beyond the end of the file (%d bytes).", offset, fi.Size()))
-		return
-	}
-	if !s.dataReady() {
-		return
-	}
+	// The lock comes first, so that what is checked below still holds
+	// when the file is opened: no other upload can create it meanwhile.
 	unlock, ok := s.srv.lockUpload(s.acct.FS, p)
 	if !ok {
 		s.reply(450, "File is being uploaded by another session.")
 		return
 	}
+	exists, ok := s.checkStore(p, offset, appendMode)
+	if !ok {
+		unlock()
+		return
+	}
+	s.openUpload(cmd, p, offset, appendMode, exists, unlock)
+}
+
+// checkStore answers when an upload to p cannot go ahead, and reports
+// whether p exists.
+func (s *session) checkStore(p string, offset int64, appendMode bool) (exists, ok bool) {
+	fi, statErr := s.acct.FS.Stat(p)
+	exists = statErr == nil
+	if !exists {
+		if lfi, err := s.acct.FS.Lstat(p); err == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			s.reply(550, "The name is a symbolic link that does not resolve.")
+			return exists, false
+		}
+	}
+	switch {
+	case exists && fi.IsDir():
+		s.reply(550, "Is a directory.")
+		return exists, false
+	case exists && !fi.Mode().IsRegular():
+		s.reply(550, "Not a regular file.")
+		return exists, false
+	case exists && !appendMode && !s.can(PermDelete, p):
+		s.reply(550, "File exists; permission denied to replace it.")
+		return exists, false
+	case offset > 0 && !exists:
+		s.reply(550, "No such file or directory to resume.")
+		return exists, false
+	case exists && offset > fi.Size():
+		s.reply(554, fmt.Sprintf("REST offset %d is beyond the end of the file (%d bytes).", offset, fi.Size()))
+		return exists, false
+	}
+	return exists, s.dataReady()
+}
+
+// openUpload opens p for an upload that checkStore allowed, and starts it.
+func (s *session) openUpload(cmd, p string, offset int64, appendMode, exists bool, unlock func()) {
 	// Never O_APPEND: the kernel will not splice into such a file. An
 	// existing file is truncated only once the data connection is open,
 	// so a failed connection loses nothing.
