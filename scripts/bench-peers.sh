@@ -184,11 +184,12 @@ version_of() { dpkg-deb -f "$(compgen -G "$DEBS/${1}_*.deb" | head -1)" Version 
 # Each server has its own control port, so a slow teardown of one never
 # collides with the next. They run one at a time and share one passive
 # range, below the kernel's ephemeral ports (32768 up) so client sockets
-# never hold a passive port. It is 20,002 ports because pure-ftpd caps its
-# clients at half its passive range, and the memory rows open 10,000.
+# never hold a passive port. It is this wide because pure-ftpd caps its
+# clients at half its passive range, and the memory rows hold 10,000
+# sessions while the latency probes log in and out beside them.
 declare -A PORT=([pyftpdlib]=2131 [vsftpd]=2132 [proftpd]=2133 [pure-ftpd]=2134 [ftpshare]=2135)
-PASV_MIN=10000
-PASV_MAX=30001
+PASV_MIN=8000
+PASV_MAX=32767
 
 user_of() { case $1 in vsftpd | proftpd | pure-ftpd) echo "$SYS_USER" ;; *) echo bench ;; esac }
 pass_of() { case $1 in vsftpd | proftpd | pure-ftpd) echo "$SYS_PASS" ;; *) echo bench ;; esac }
@@ -530,7 +531,7 @@ logging off, idle timeouts of an hour, connection limits raised as below.
 | pyftpdlib | \`max_cons = 0\`, \`max_cons_per_ip = 0\` (no limit) | DummyAuthorizer, password in memory | \`scripts/peers/pyftpdlib_server.py\`; async, one process |
 | vsftpd | \`max_clients=0\`, \`max_per_ip=0\` (no limit) | PAM (stock \`other\` service), MD5-crypt | \`scripts/peers/vsftpd.conf\`; two processes per session; \`seccomp_sandbox=NO\`, \`isolate=NO\` for containers; listen queue 32 |
 | proftpd | \`MaxInstances 30000\`; \`MaxClients\`, \`MaxClientsPerHost\`, \`MaxConnectionsPerHost\` none | \`mod_auth_unix\`, MD5-crypt | \`scripts/peers/proftpd.conf\`; a process per session; sleeps 200 ms whenever a signal (a child exiting) interrupts its accept loop, a compile-time tunable |
-| pure-ftpd | \`-c 30000 -C 30000\`, capped by pure-ftpd at half the passive range: 10,001 | \`-l unix\`, MD5-crypt | flags in \`scripts/bench-peers.sh\`; a process per session |
+| pure-ftpd | \`-c 30000 -C 30000\`, capped by pure-ftpd at half the passive range: $(((PASV_MAX - PASV_MIN + 1) / 2)) | \`-l unix\`, MD5-crypt | flags in \`scripts/bench-peers.sh\`; a process per session |
 | ftpshare | \`--max-conns 0 --max-conns-per-ip 0\` (no limit) | \`--user bench:bench\`, password in memory | \`--idle-timeout 1h --quiet\` |
 EOF
 log "wrote $OUT_MD and $OUT_SVG in $((ELAPSED / 60)) min $((ELAPSED % 60)) s"
