@@ -68,7 +68,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -266,18 +265,3 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// raiseFileLimit lifts the soft descriptor limit to the hard one: 10,000
-// idle sessions need 10,000 sockets on the client side alone.
-func raiseFileLimit(stderr io.Writer) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		fmt.Fprintf(stderr, "ftpbench: get file limit: %v\n", err)
-		return
-	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			fmt.Fprintf(stderr, "ftpbench: raise file limit: %v\n", err)
-		}
-	}
-}
