@@ -68,6 +68,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -264,4 +265,3 @@ func parseInts(s string) ([]int, error) {
 	}
 	return out, nil
 }
-
