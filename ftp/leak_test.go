@@ -16,7 +16,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -260,28 +259,7 @@ func TestLeakDroppedSessions(t *testing.T) {
 	runtime.GC()
 	baseFDs, baseG := hzOpenFDs(), runtime.NumGoroutine()
 	start := time.Now()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	next := atomic.Int64{}
-	for range parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= sessions {
-					return
-				}
-				if err := run(n); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	errs := hzParallel(sessions, parallel, run)
 	if len(errs) > 0 {
 		if strings.Contains(errs[0].Error(), "too many open files") {
 			t.Skipf("file descriptor limit too low for this test: %v", errs[0])
