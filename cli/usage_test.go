@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -104,22 +103,6 @@ func writeUsers(t *testing.T, content string) string {
 	f := filepath.Join(t.TempDir(), "users")
 	write(t, f, []byte(content))
 	return f
-}
-
-func TestUnreadableDir(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads any directory")
-	}
-	dir := t.TempDir()
-	locked := filepath.Join(dir, "locked")
-	if err := os.Mkdir(locked, 0); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chmod(locked, 0o755)
-	code, _, stderr := run(t, nil, "", locked)
-	if code != 2 || !strings.Contains(stderr, "cannot be read") {
-		t.Errorf("exit %d, stderr %q; want 2 and cannot be read", code, stderr)
-	}
 }
 
 func TestHelpAndVersion(t *testing.T) {
