@@ -454,23 +454,8 @@ func (s *session) sendFile(x *transfer, conn net.Conn, f File, ascii bool) error
 			_, err := x.zeroCopy(osf, tc.SetWriteDeadline, stall, func() (int64, error) { return io.Copy(tc, osf) })
 			return err
 		}
-		chunk := int64(lim.Burst())
 		lr := &io.LimitedReader{R: osf}
-		for {
-			if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
-				return err
-			}
-			lr.N = chunk
-			setDeadline(tc.SetWriteDeadline, stall)
-			n, err := io.Copy(tc, lr)
-			x.bytes.Add(n)
-			if err != nil {
-				return classifyCopyErr(err)
-			}
-			if n < chunk {
-				return nil
-			}
-		}
+		return x.limitedCopy(lim, lr, tc.SetWriteDeadline, stall, func() (int64, error) { return io.Copy(tc, lr) })
 	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
@@ -507,6 +492,28 @@ func (s *session) sendFile(x *transfer, conn net.Conn, f File, ascii bool) error
 		}
 		if rerr != nil {
 			return &fileError{rerr}
+		}
+	}
+}
+
+// limitedCopy runs a rate-limited zero-copy transfer: each step waits for
+// the limiter's burst, then copy moves at most that much through lr (the
+// kernel still copies; only the pace is ours). A short step means the end.
+func (x *transfer) limitedCopy(lim *rate.Limiter, lr *io.LimitedReader, setConnDeadline func(time.Time) error, stall time.Duration, copy func() (int64, error)) error {
+	chunk := int64(lim.Burst())
+	for {
+		if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
+			return err
+		}
+		lr.N = chunk
+		setDeadline(setConnDeadline, stall)
+		n, err := copy()
+		x.bytes.Add(n)
+		if err != nil {
+			return classifyCopyErr(err)
+		}
+		if n < chunk {
+			return nil
 		}
 	}
 }
@@ -781,23 +788,8 @@ func (s *session) receiveFile(x *transfer, conn net.Conn, f File, ascii bool) er
 			_, err := x.zeroCopy(osf, tc.SetReadDeadline, stall, func() (int64, error) { return io.Copy(osf, tc) })
 			return err
 		}
-		chunk := int64(lim.Burst())
 		lr := &io.LimitedReader{R: tc}
-		for {
-			if err := lim.WaitN(x.ctx, int(chunk)); err != nil {
-				return err
-			}
-			lr.N = chunk
-			setDeadline(tc.SetReadDeadline, stall)
-			n, err := io.Copy(osf, lr)
-			x.bytes.Add(n)
-			if err != nil {
-				return classifyCopyErr(err)
-			}
-			if n < chunk {
-				return nil
-			}
-		}
+		return x.limitedCopy(lim, lr, tc.SetReadDeadline, stall, func() (int64, error) { return io.Copy(osf, lr) })
 	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
