@@ -658,3 +658,15 @@ func dcFreePortRange(t testing.TB, n int) ftp.PortRange {
 	t.Fatal("no free port range found")
 	return ftp.PortRange{}
 }
+
+// dcRootFS opens dir as a jailed filesystem for a test, closed at its end;
+// tests wrap it to inject faults.
+func dcRootFS(t *testing.T, dir string) *ftp.RootFS {
+	t.Helper()
+	root, err := ftp.NewRootFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	return root
+}

@@ -327,11 +327,7 @@ func TestFaultDiskFull(t *testing.T) {
 			t.Parallel()
 			hooks, opt := dcRecordHooks()
 			srv := ftptest.NewServer(t, opt)
-			root, err := ftp.NewRootFS(srv.Dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { root.Close() })
+			root := dcRootFS(t, srv.Dir)
 			q := &hzQuotaFS{RootFS: root, left: -1, err: tt.errno}
 			if err := srv.Users.AddFS("q", "pw", q, ftp.Permissions{Default: ftp.PermAll}); err != nil {
 				t.Fatal(err)
@@ -381,11 +377,7 @@ func TestFaultDiskFull(t *testing.T) {
 		t.Parallel()
 		hooks, opt := dcRecordHooks()
 		srv := ftptest.NewServer(t, opt)
-		root, err := ftp.NewRootFS(srv.Dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { root.Close() })
+		root := dcRootFS(t, srv.Dir)
 		q := &hzQuotaFS{RootFS: root, left: 0, full: true, err: syscall.ENOSPC}
 		if err := srv.Users.AddFS("q", "pw", q, ftp.Permissions{Default: ftp.PermAll}); err != nil {
 			t.Fatal(err)

@@ -998,11 +998,7 @@ func TestTransferCloseError(t *testing.T) {
 			t.Parallel()
 			hooks, opt := dcRecordHooks()
 			srv := ftptest.NewServer(t, opt)
-			root, err := ftp.NewRootFS(srv.Dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { root.Close() })
+			root := dcRootFS(t, srv.Dir)
 			if err := srv.Users.AddFS("faulty", "pw", dcFaultyFS{root, tt.err}, ftp.Permissions{Default: ftp.PermAll}); err != nil {
 				t.Fatal(err)
 			}
