@@ -451,7 +451,7 @@ func (s *session) sendFile(x *transfer, conn net.Conn, f File, ascii bool) error
 	osf, fileOK := f.(*os.File)
 	if tcpOK && fileOK && !ascii {
 		if lim == nil {
-			_, err := x.zeroCopy(osf, tc.SetWriteDeadline, stall, func() (int64, error) { return io.Copy(tc, osf) })
+			_, err := x.zeroCopy(osf, tc.SetWriteDeadline, stall, func() (int64, error) { return sendFileTo(tc, osf, &x.aborted) })
 			return err
 		}
 		lr := &io.LimitedReader{R: osf}

@@ -1,0 +1,67 @@
+package ftp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+)
+
+// sendfileChunk bounds one sendfile(2) call. Measured on loopback
+// (Linux 6.18, 2 cores, ftpbench RETR, 6 rounds each): one call for the
+// whole file, what io.Copy makes, 2,450 MB/s; 192 KiB to 512 KiB chunks
+// 3,400-3,550 MB/s; 1 MiB 2,750. Within one call the kernel passes
+// MSG_MORE while bytes remain, so TCP holds back partial segments; a
+// chunk's end pushes them.
+const sendfileChunk = 256 << 10
+
+// sendFileTo copies f from its current offset to its end onto c with
+// sendfile(2) in chunks of sendfileChunk, advancing f's offset as it goes
+// (the transfer watchdog reads progress from it). It stops between chunks
+// once stop is set, so ABOR does not wait for the rest of a large file. The
+// loop runs inside one RawConn.Write, so it allocates nothing per chunk and
+// the connection's write deadline still applies while the socket is full.
+func sendFileTo(c *net.TCPConn, f *os.File, stop *atomic.Bool) (int64, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return io.Copy(c, f)
+	}
+	src := int(f.Fd())
+	var written int64
+	var serr error
+	werr := rc.Write(func(fd uintptr) bool {
+		for {
+			if stop.Load() {
+				serr = net.ErrClosed
+				return true
+			}
+			n, err := syscall.Sendfile(int(fd), src, nil, sendfileChunk)
+			if n > 0 {
+				written += int64(n)
+			}
+			switch {
+			case err == syscall.EINTR:
+			case err == syscall.EAGAIN:
+				return false // wait until the socket drains
+			case err != nil:
+				serr = err
+				return true
+			case n == 0:
+				return true // end of file
+			}
+		}
+	})
+	switch {
+	case serr != nil && written == 0 && (serr == syscall.EINVAL || serr == syscall.ENOSYS || serr == syscall.EOPNOTSUPP):
+		// The file system cannot sendfile (some FUSE and network file
+		// systems); io.Copy falls back to reads and writes.
+		return io.Copy(c, f)
+	case errors.Is(serr, net.ErrClosed):
+		return written, serr
+	case serr != nil:
+		return written, &net.OpError{Op: "sendfile", Net: "tcp", Addr: c.RemoteAddr(), Err: os.NewSyscallError("sendfile", serr)}
+	}
+	return written, werr
+}
