@@ -53,8 +53,7 @@ type session struct {
 	r    *bufio.Reader
 	line []byte // the command line being read
 
-	wmu  sync.Mutex     // serialises replies from the session and its transfer
-	work sync.WaitGroup // the command running on its worker goroutine
+	wmu sync.Mutex // serialises replies from the session and its transfer
 
 	// Login state.
 	userName string // from USER, waiting for PASS
@@ -108,29 +107,28 @@ func (s *session) info() SessionInfo {
 // serve runs the session until the client quits, the connection fails or
 // the server closes it.
 func (s *session) serve(implicitTLS bool) {
-	defer s.finish()
-	ok := false
-	s.onWorker(func() { ok = s.start(implicitTLS) })
-	if ok {
-		s.loop()
+	if !s.start(implicitTLS) {
+		s.finish()
+		return
 	}
+	s.continueOnFreshStack()
 }
 
-// onWorker runs f on a goroutine of its own and waits for it. The
-// session's goroutine spends its life waiting for the next command line;
-// command handlers (TLS handshakes, Authorizers, listings, logging) need
-// far deeper stacks, and a goroutine's stack never shrinks below half of
-// what it grew to. Run apart, they leave the waiting goroutine at the
-// minimum 2 KiB, which is most of what an idle session costs; the worker's
-// stack goes back to the runtime's cache when it ends. One goroutine per
-// command costs about a microsecond.
-func (s *session) onWorker(f func()) {
-	s.work.Add(1)
+// continueOnFreshStack waits for the next command on a new goroutine and
+// lets the current one end. The session's goroutine spends its life
+// waiting for the next command line; command handlers (TLS handshakes,
+// Authorizers, listings, logging) need far deeper stacks, and a
+// goroutine's stack never shrinks below half of what it grew to. A new
+// goroutine starts at the minimum 2 KiB, which is most of what an idle
+// session costs. Handlers run on the goroutine that read their line, so a
+// reply goes out with no hand-off between goroutines; the new goroutine
+// is started after it, off the client's round trip.
+func (s *session) continueOnFreshStack() {
+	s.srv.running.Add(1)
 	go func() {
-		defer s.work.Done()
-		f()
+		defer s.srv.running.Done()
+		s.next()
 	}()
-	s.work.Wait()
 }
 
 // start greets the client (after the TLS handshake for implicit FTPS).
@@ -154,19 +152,23 @@ func (s *session) start(implicitTLS bool) bool {
 	return true
 }
 
-// loop reads commands and runs each on a worker goroutine (see onWorker).
-// Its frames are small: an idle session waits here.
-func (s *session) loop() {
-	for !s.quit {
-		line, err := s.readLine()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Debug("control connection ended", "err", err)
-			}
-			return
+// next reads one command line and runs it, then waits for the next one
+// on a fresh goroutine (see continueOnFreshStack).
+func (s *session) next() {
+	line, err := s.readLine()
+	if err != nil {
+		if !errors.Is(err, net.ErrClosed) {
+			s.log.Debug("control connection ended", "err", err)
 		}
-		s.onWorker(func() { s.handle(line) })
+		s.finish()
+		return
 	}
+	s.handle(line)
+	if s.quit {
+		s.finish()
+		return
+	}
+	s.continueOnFreshStack()
 }
 
 // finish tears the session down: it waits for a running transfer to end
