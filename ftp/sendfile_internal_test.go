@@ -76,16 +76,17 @@ func readAll(client net.Conn) <-chan []byte {
 // bytes from the file's offset to its end, on both sides of the chunk
 // size, and leaves the offset at the end (the watchdog's progress).
 func TestUnitSendFileTo(t *testing.T) {
+	const chunk = 256 << 10 // sendfileChunk on Linux
 	for _, tc := range []struct {
 		name         string
 		size, offset int64
 	}{
 		{"empty", 0, 0},
 		{"one byte", 1, 0},
-		{"one chunk", sendfileChunk, 0},
-		{"chunk and one", sendfileChunk + 1, 0},
-		{"many chunks", 9*sendfileChunk + 12345, 0},
-		{"from offset", 3*sendfileChunk + 7, sendfileChunk - 3},
+		{"one chunk", chunk, 0},
+		{"chunk and one", chunk + 1, 0},
+		{"many chunks", 9*chunk + 12345, 0},
+		{"from offset", 3*chunk + 7, chunk - 3},
 		{"offset at end", 4096, 4096},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -151,11 +151,15 @@ type Server struct {
 	sessions  map[*session]struct{}
 	perIP     map[netip.Addr]int
 	logs      logQueue
-	running   sync.WaitGroup // session goroutines
-	failures  loginFailures
-	uploads   map[uploadKey]struct{}
-	nextID    atomic.Uint64
-	shutdown  atomic.Bool
+	running   sync.WaitGroup // session goroutines and parked sessions
+
+	parkMu   sync.Mutex
+	parker   *parker // idle sessions without a goroutine; nil until one parks
+	noPark   bool    // the platform cannot park, or the server has closed
+	failures loginFailures
+	uploads  map[uploadKey]struct{}
+	nextID   atomic.Uint64
+	shutdown atomic.Bool
 }
 
 func (srv *Server) init() {
@@ -368,6 +372,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		}
 		if len(live) == 0 {
 			srv.waitSessions()
+			srv.stopParker()
 			return err
 		}
 		select {
@@ -376,6 +381,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 				go s.goodbye() // a client that does not read must not hold up the others
 			}
 			srv.waitSessions()
+			srv.stopParker()
 			return ctx.Err()
 		case <-tick.C:
 		}
@@ -392,7 +398,49 @@ func (srv *Server) Close() error {
 	srv.mu.Unlock()
 	srv.closeSessions()
 	srv.waitSessions()
+	srv.stopParker()
 	return err
+}
+
+// idleParker returns the server's parker, starting it on first use, or
+// nil where sessions cannot be parked.
+func (srv *Server) idleParker() *parker {
+	srv.parkMu.Lock()
+	defer srv.parkMu.Unlock()
+	if srv.parker == nil && !srv.noPark {
+		p, err := newParker()
+		if err != nil {
+			srv.noPark = true
+			if !errors.Is(err, errors.ErrUnsupported) {
+				srv.log.Warn("ftp: idle sessions will each keep a goroutine", "err", err)
+			}
+			return nil
+		}
+		srv.parker = p
+	}
+	return srv.parker
+}
+
+// unpark resumes s if it is parked, after its connection was closed from
+// outside its own goroutine.
+func (srv *Server) unpark(s *session) {
+	srv.parkMu.Lock()
+	p := srv.parker
+	srv.parkMu.Unlock()
+	if p != nil {
+		p.wake(s)
+	}
+}
+
+// stopParker ends the parker's goroutine once the sessions are gone.
+func (srv *Server) stopParker() {
+	srv.parkMu.Lock()
+	p := srv.parker
+	srv.parker, srv.noPark = nil, true
+	srv.parkMu.Unlock()
+	if p != nil {
+		p.stop()
+	}
 }
 
 // waitSessions waits for the session goroutines to end (their connections

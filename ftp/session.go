@@ -72,7 +72,8 @@ type session struct {
 	// Per-session bandwidth limits, nil when unlimited.
 	upLimit, downLimit *rate.Limiter
 
-	tls tlsState // see tls.go
+	tls  tlsState  // see tls.go
+	park parkState // see park_linux.go
 }
 
 func newSession(srv *Server, conn net.Conn, id uint64) *session {
@@ -168,7 +169,35 @@ func (s *session) next() {
 		s.finish()
 		return
 	}
+	if s.tryPark() {
+		return
+	}
 	s.continueOnFreshStack()
+}
+
+// tryPark hands a logged-in session that is waiting for its next command
+// to the server's parker (see park_linux.go), which holds it without a
+// goroutine; it reports whether it did, and the caller's goroutine then
+// ends. Sessions still logging in wait on a goroutine so that USER and
+// PASS answer without a detour, and so do TLS control connections, whose
+// tls.Conn may hold decrypted input that epoll cannot see.
+func (s *session) tryPark() bool {
+	if s.acct == nil || s.r.Buffered() > 0 || s.transferring() {
+		return false
+	}
+	p := s.srv.idleParker()
+	if p == nil {
+		return false
+	}
+	s.mu.Lock()
+	tc, plain := s.conn.(*net.TCPConn)
+	closed := s.closed
+	s.idle = true // for Shutdown, which says goodbye to idle sessions
+	s.mu.Unlock()
+	if !plain || closed {
+		return false
+	}
+	return p.park(s, tc, duration(s.srv.IdleTimeout, DefaultIdleTimeout))
 }
 
 // finish tears the session down: it waits for a running transfer to end
@@ -218,6 +247,7 @@ func (s *session) goodbye() {
 	conn.SetWriteDeadline(time.Now().Add(time.Second))
 	s.reply(421, "Server is shutting down; goodbye.")
 	conn.Close()
+	s.srv.unpark(s)
 }
 
 // runHook runs a hook outside a command handler, where a panic would
@@ -241,6 +271,7 @@ func (s *session) kill() {
 	s.mu.Unlock()
 	s.cancel() // ends a failed-login delay or an Authorizer call
 	conn.Close()
+	s.srv.unpark(s)
 	if x != nil {
 		x.abort()
 	}
@@ -264,6 +295,7 @@ func (s *session) closeIfIdle() {
 	case idle:
 		s.reply(421, "Server is shutting down; goodbye.")
 		conn.Close()
+		s.srv.unpark(s)
 	}
 }
 
@@ -286,7 +318,11 @@ func (s *session) readLine() ([]byte, error) {
 		return nil, net.ErrClosed
 	}
 	idle := duration(s.srv.IdleTimeout, DefaultIdleTimeout)
-	renewDeadline(conn, idle)
+	if s.park.deadline {
+		s.park.deadline = false // set when the session parked; it runs on
+	} else {
+		renewDeadline(conn, idle)
+	}
 	s.line = s.line[:0]
 	overlong := false
 	for {
@@ -477,6 +513,7 @@ func (s *session) send(bp *[]byte, b []byte) {
 	if _, err := conn.Write(b); err != nil {
 		s.log.Debug("reply not sent", "err", err)
 		conn.Close() // the reader sees it and ends the session
+		s.srv.unpark(s)
 	}
 	if cap(b) <= 4096 { // a large STAT listing's buffer is left to the GC
 		*bp = b[:0]

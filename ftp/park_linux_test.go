@@ -1,0 +1,160 @@
+package ftp_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpshare/ftpshare/ftp"
+	"github.com/ftpshare/ftpshare/ftp/ftptest"
+)
+
+// These tests cover the Linux parker (park_linux.go): a logged-in session
+// waiting for its next command holds no goroutine, yet answers, times out,
+// notices its client leaving and says goodbye at Shutdown as before.
+
+// goroutinesAtMost waits until the process runs at most n goroutines and
+// returns the last count.
+func goroutinesAtMost(n int) int {
+	got := 0
+	waitUntil(rawTimeout, func() bool {
+		got = runtime.NumGoroutine()
+		return got <= n
+	})
+	return got
+}
+
+// TestParkIdleSessionsHoldNoGoroutine opens 200 logged-in sessions and
+// checks that, idle, they add almost no goroutines, and that every one
+// still answers (and parks again after answering).
+func TestParkIdleSessionsHoldNoGoroutine(t *testing.T) {
+	const n = 200
+	srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.MaxConnsPerIP = -1 }))
+	base := runtime.NumGoroutine()
+	conns := make([]*rawConn, n)
+	for i := range conns {
+		conns[i] = loggedIn(t, srv)
+		defer conns[i].Close()
+	}
+	// The parker's goroutine and a few session goroutines still ending;
+	// without parking there would be one per session.
+	if got := goroutinesAtMost(base + 10); got > base+10 {
+		t.Fatalf("%d idle logged-in sessions run %d goroutines more than none; want at most 10", n, got-base)
+	}
+	for round, cmd := range []string{"NOOP", "PWD"} {
+		for i, c := range conns {
+			if r := c.cmd(cmd); r.Code != 200 && r.Code != 257 {
+				t.Fatalf("round %d: session %d answered %s with %v", round, i, cmd, r)
+			}
+		}
+		if got := goroutinesAtMost(base + 10); got > base+10 {
+			t.Fatalf("after %s, %d sessions run %d goroutines more than none; want at most 10", cmd, n, got-base)
+		}
+	}
+}
+
+// TestParkInput checks the ways input reaches a parked session: several
+// commands in one packet, a line cut in two with a pause between the
+// halves, and commands sent the moment the previous reply arrives.
+func TestParkInput(t *testing.T) {
+	srv := ftptest.NewServer(t)
+	c := loggedIn(t, srv)
+
+	c.sendBytes([]byte("NOOP\r\nPWD\r\nSYST\r\n"))
+	for _, want := range []int{200, 257, 215} {
+		if r := c.read(); r.Code != want {
+			t.Fatalf("pipelined commands: got %v, want %d", r, want)
+		}
+	}
+
+	time.Sleep(50 * time.Millisecond) // parked
+	c.sendBytes([]byte("NO"))
+	time.Sleep(50 * time.Millisecond)
+	c.sendBytes([]byte("OP\r\n"))
+	if r := c.read(); r.Code != 200 {
+		t.Fatalf("a line sent in two halves: got %v, want 200", r)
+	}
+
+	for i := range 200 {
+		if r := c.cmd("NOOP"); r.Code != 200 {
+			t.Fatalf("NOOP %d: %v", i, r)
+		}
+	}
+}
+
+// TestParkIdleTimeout checks that a parked session still ends with 421 at
+// its idle timeout, counted from its last command, and that a partial
+// line does not restart the count.
+func TestParkIdleTimeout(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.IdleTimeout = idle }))
+	for _, partial := range []bool{false, true} {
+		c := loggedIn(t, srv)
+		c.expect("NOOP", 200)
+		start := time.Now()
+		if partial {
+			time.Sleep(idle / 2)
+			c.sendBytes([]byte("NO"))
+		}
+		c.setTimeout(10 * idle)
+		if r := c.read(); r.Code != 421 || r.Text != "Control connection timed out." {
+			t.Fatalf("partial line %v: got %v, want 421 Control connection timed out.", partial, r)
+		}
+		if took := time.Since(start); took < idle*9/10 {
+			t.Errorf("partial line %v: timed out after %v, before the %v idle timeout", partial, took, idle)
+		}
+		c.expectClosed()
+	}
+}
+
+// TestParkClientLeaves checks that a parked session whose client closes
+// the connection ends: its Logout and Disconnect hooks run.
+func TestParkClientLeaves(t *testing.T) {
+	var h hookLog
+	srv := ftptest.NewServer(t, configure(h.install))
+	c := loggedIn(t, srv)
+	c.expect("NOOP", 200)
+	time.Sleep(20 * time.Millisecond) // parked
+	c.Close()
+	h.mu.Lock()
+	id := h.events[0].info.ID
+	h.mu.Unlock()
+	if got, want := strings.Join(h.session(t, id), " "), "connect login:user logout:user disconnect"; got != want {
+		t.Errorf("hooks of a session whose client left while parked: %q, want %q", got, want)
+	}
+}
+
+// TestParkShutdownAndClose checks that Shutdown says goodbye to parked
+// sessions and returns at once, and that Close ends them too.
+func TestParkShutdownAndClose(t *testing.T) {
+	for _, graceful := range []bool{true, false} {
+		srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.MaxConnsPerIP = -1 }))
+		conns := make([]*rawConn, 20)
+		for i := range conns {
+			conns[i] = loggedIn(t, srv)
+			conns[i].expect("NOOP", 200)
+		}
+		time.Sleep(20 * time.Millisecond) // parked
+		start := time.Now()
+		if graceful {
+			ctx, cancel := context.WithTimeout(context.Background(), rawTimeout)
+			if err := srv.FTP.Shutdown(ctx); err != nil {
+				t.Fatalf("Shutdown with parked sessions: %v", err)
+			}
+			cancel()
+		} else if err := srv.FTP.Close(); err != nil {
+			t.Fatalf("Close with parked sessions: %v", err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("graceful %v: took %v with 20 parked sessions", graceful, took)
+		}
+		for i, c := range conns {
+			replies := c.expectClosed()
+			if graceful && (len(replies) != 1 || replies[0].Code != 421) {
+				t.Errorf("session %d at Shutdown: got %v, want one 421", i, replies)
+			}
+		}
+	}
+}
