@@ -11,7 +11,8 @@
 #	sudo scripts/bench-peers.sh
 #
 # Environment (defaults in brackets):
-#	ROUNDS    rounds of the transfer/concurrency/login rows per server [3]
+#	ROUNDS    rounds of the transfer/concurrency/login rows per server [5];
+#	          round r runs every server in turn before round r+1 starts
 #	SERVERS   servers to run ["pyftpdlib vsftpd proftpd pure-ftpd ftpshare"]
 #	IDLE      idle session counts for the memory rows, run once per server [1000,10000]
 #	CLIENTS   concurrent clients [300]
@@ -21,6 +22,7 @@
 #	FTPS      1 to run the FTPS rows (once per server, TLS on), 0 to skip [1]
 #	BENCH_DIR work directory: packages, extracted peers, data, logs [/tmp/ftpbench-peers]
 #	NICE      niceness for servers and client, to damp other load on the machine [-5]
+#	WARM      GiB of memory to touch once before the run (see "memory" below) [12]
 #	OUT_MD, OUT_SVG  where the results go [docs/benchmarks.md, docs/benchmarks.svg]
 #
 # The vsftpd, proftpd and pure-ftpd packages conflict with one another, so
@@ -34,13 +36,13 @@ START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # The exact command, with the settings given in the environment.
 COMMAND="scripts/bench-peers.sh${*:+ $*}"
-for v in ROUNDS SERVERS IDLE CLIENTS SIZE DURATION BUDGET FTPS BENCH_DIR NICE; do
+for v in ROUNDS SERVERS IDLE CLIENTS SIZE DURATION BUDGET FTPS BENCH_DIR NICE WARM; do
 	[[ -v $v ]] && COMMAND="$v=\"${!v}\" $COMMAND"
 done
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PEERS=$REPO/scripts/peers
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SERVERS=${SERVERS:-"pyftpdlib vsftpd proftpd pure-ftpd ftpshare"}
 IDLE=${IDLE:-1000,10000}
 CLIENTS=${CLIENTS:-300}
@@ -50,6 +52,7 @@ BUDGET=${BUDGET:-30s}
 FTPS=${FTPS:-1}
 BENCH_DIR=${BENCH_DIR:-/tmp/ftpbench-peers}
 NICE=${NICE:--5}
+WARM=${WARM:-12}
 OUT_MD=${OUT_MD:-$REPO/docs/benchmarks.md}
 OUT_SVG=${OUT_SVG:-$REPO/docs/benchmarks.svg}
 
@@ -85,12 +88,16 @@ ulimit -n 1048576 2>/dev/null || ulimit -n 200000 2>/dev/null || ulimit -n "$(ul
 
 SERVER_PID=
 CREATED_USER=
+REPORTING_ORDER=
 cleanup() {
 	stop_server
 	if [[ -n $CREATED_USER ]]; then
 		userdel "$SYS_USER" 2>/dev/null || true
 	fi
 	rm -rf "${DATA:?}"
+	if [[ -n $REPORTING_ORDER ]]; then
+		echo "$REPORTING_ORDER" >"$REPORTING_PARAM" 2>/dev/null || true
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -264,6 +271,9 @@ start_server() {
 bench() { # bench SERVER OUTFILE ftpbench-flags...
 	local s=$1 out=$2
 	shift 2
+	# Dirty pages the last server left are written back now, not during
+	# this one's rows.
+	sync
 	if ! nice -n "$NICE" "$BENCH_DIR/ftpbench" -name "$s" -port "${PORT[$s]}" -user "$(user_of "$s")" -pass "$(pass_of "$s")" \
 		-clients "$CLIENTS" -size "$SIZE" -duration "$DURATION" -budget "$BUDGET" -json "$@" \
 		>"$out.tmp" 2>>"$RUN/ftpbench-$s.log"; then
@@ -310,6 +320,38 @@ fi
 echo "$SYS_USER:$SYS_PASS" | chpasswd -c MD5
 chmod 0777 "$DATA"
 
+# ---------------------------------------------------------------- memory
+
+# On a virtual machine whose balloon device has free page reporting
+# (Firecracker, QEMU with free-page-reporting=on), memory the guest frees
+# goes back to the host, and the guest's next touch of it costs a host page
+# fault: 2.5-8 us a page here, against 1.3 us for memory the guest already
+# holds. Every uploaded byte lands in fresh page cache, so the STOR rows
+# then measured the hypervisor: 300 x STOR 10 MB of one server moved
+# between 2.9 and 7.1 s from round to round. For the run, reporting is
+# switched off (restored on exit) and WARM GiB are touched once, so every
+# server writes into memory the guest already holds.
+REPORTING_PARAM=/sys/module/page_reporting/parameters/page_reporting_order
+if [[ -w $REPORTING_PARAM ]]; then
+	REPORTING_ORDER=$(cat "$REPORTING_PARAM")
+	# Blocks above the largest page order are never reported.
+	echo 11 >"$REPORTING_PARAM" 2>/dev/null || REPORTING_ORDER=
+	[[ -n $REPORTING_ORDER ]] && log "free page reporting off for the run (page_reporting_order $REPORTING_ORDER -> 11)"
+fi
+avail_gib=$(awk '/^MemAvailable:/ {print int($2 / 1048576)}' /proc/meminfo)
+WARM_GIB=$((WARM < avail_gib - 4 ? WARM : avail_gib - 4))
+if ((WARM_GIB > 0)); then
+	log "touching $WARM_GIB GiB once"
+	"$PY" -c '
+import mmap, sys
+n = int(sys.argv[1]) << 30
+m = mmap.mmap(-1, n)
+z = bytes(64 << 20)
+for _ in range(n // len(z)):
+    m.write(z)
+' "$WARM_GIB" || log "warm-up failed; the first server may pay for fresh memory"
+fi
+
 # ---------------------------------------------------------------- loopback ceiling
 
 # One 3-second single stream, with ftpbench's 1 MiB buffers. It is sampled
@@ -342,6 +384,8 @@ sample_ceiling
 ROUND_ROWS=stor,retr,connect,stor-idle,retr-idle,retr-n,stor-n,quit,login
 RAN=()
 NO_FTPS=
+# The memory rows first, each on a freshly started server, so its idle
+# baseline is not inflated by buffers the transfer rows left behind.
 for s in $SERVERS; do
 	[[ -v "PORT[$s]" ]] || die "unknown server $s (known: ${!PORT[*]})"
 	case $s in vsftpd | proftpd | pure-ftpd)
@@ -351,21 +395,26 @@ for s in $SERVERS; do
 		}
 		;;
 	esac
-	sample_ceiling
-	# Memory first, on a freshly started server, so its idle baseline is
-	# not inflated by buffers the transfer rows left behind.
 	log "$s: memory rows (idle sessions: $IDLE)"
 	start_server "$s" 0 || continue
 	RAN+=("$s")
 	bench "$s" "$RESULTS/$s.mem.json" -rows mem -pid "$SERVER_PID" -idle "$IDLE" || true
 	stop_server
-	start_server "$s" 0 || continue
-	for r in $(seq "$ROUNDS"); do
+done
+# Then the rounds, every server in turn within a round, so that a change
+# in the machine's load over the run (other tenants, the host) spreads
+# over all servers instead of landing on whichever ran then.
+for r in $(seq "$ROUNDS"); do
+	sample_ceiling
+	for s in "${RAN[@]}"; do
 		log "$s: round $r of $ROUNDS"
+		start_server "$s" 0 || continue
 		bench "$s" "$RESULTS/$s.round$r.json" -rows "$ROUND_ROWS" || true
+		stop_server
 	done
-	stop_server
-	if ((FTPS)); then
+done
+if ((FTPS)); then
+	for s in "${RAN[@]}"; do
 		log "$s: FTPS rows"
 		if start_server "$s" 1; then
 			bench "$s" "$RESULTS/$s.ftps.json" -rows ftps || true
@@ -373,8 +422,8 @@ for s in $SERVERS; do
 		else
 			NO_FTPS+="$s "
 		fi
-	fi
-done
+	done
+fi
 ((${#RAN[@]})) || die "no server could be benchmarked"
 CEILING=0
 if ((${#CEILING_SAMPLES[@]})); then
@@ -440,7 +489,7 @@ Generated by \`scripts/bench-peers.sh\`; do not edit by hand, re-run it.
 ## Usage
 
 \`\`\`sh
-sudo scripts/bench-peers.sh                     # everything: 9-15 minutes on 2 cores
+sudo scripts/bench-peers.sh                     # everything: 11-14 minutes on 2 cores
 sudo ROUNDS=1 IDLE=1000 FTPS=0 scripts/bench-peers.sh    # a quick look
 sudo SERVERS="vsftpd ftpshare" scripts/bench-peers.sh    # a subset
 go run ./scripts/ftpbench -port 2121 -user bench -pass bench -rows all   # one server by hand
@@ -459,7 +508,8 @@ flags and row definitions are in \`go doc ./scripts/ftpbench\`.
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
 - Machine: $(nproc) cores ($CPU), $MEM, Linux $(uname -r), $OS
 - Command: \`$COMMAND\`
-- Rounds: $ROUNDS (median shown); memory rows and FTPS rows once per server
+- Rounds: $ROUNDS, every server in turn within a round (median shown); memory rows and FTPS rows once per server
+- Memory: ${REPORTING_ORDER:+free page reporting to the hypervisor off for the run; }$WARM_GIB GiB touched once before it (see the script's "memory" section)
 - Versions: ftpshare $FTPSHARE_VER, pyftpdlib $PYVER, vsftpd $(version_of vsftpd), proftpd $(version_of proftpd-core), pure-ftpd $(version_of pure-ftpd)
 - Loopback ceiling (\`iperf3 -Z -l 1M\`, one stream, 3 s, median of ${#CEILING_SAMPLES[@]} runs spread over the run: ${CEILING_SAMPLES[*]}): $CEILING MB/s
 - Wall time of the whole run: $((ELAPSED / 60)) min $((ELAPSED % 60)) s

@@ -192,3 +192,41 @@ func TestRetryable(t *testing.T) {
 		}
 	}
 }
+
+func TestLoginBatches(t *testing.T) {
+	tests := []struct {
+		name       string
+		pass       string
+		wantValue  bool
+		wantErrors int
+		wantNote   string
+	}{
+		{"good password", "secret", true, 0, "median of 3 batches: "},
+		{"wrong password", "wrong", false, 3 * 4, "530"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startFakeServer(t, false)
+			d := &dialer{addr: f.ln.Addr().String(), host: "127.0.0.1", user: "u", pass: tt.pass, timeout: 5 * time.Second}
+			b := newBench(context.Background(), config{budget: time.Minute}, d, d, io.Discard)
+			rs := b.rowLoginBatches("login-7", d, " with 7 sessions open", ", 7 open", 4, 3)
+			if len(rs) != 2 || rs[0].ID != "login-7-p50" || rs[1].ID != "login-7-p99" {
+				t.Fatalf("rows = %+v, want login-7-p50 and login-7-p99", rs)
+			}
+			for _, r := range rs {
+				if (r.Value != nil) != tt.wantValue {
+					t.Errorf("%s: value %v, want one: %v", r.ID, r.Value, tt.wantValue)
+				}
+				if r.Value != nil && *r.Value <= 0 {
+					t.Errorf("%s: value %v ms, want > 0", r.ID, *r.Value)
+				}
+				if r.Errors != tt.wantErrors {
+					t.Errorf("%s: %d errors, want %d", r.ID, r.Errors, tt.wantErrors)
+				}
+				if !strings.Contains(r.Note, tt.wantNote) {
+					t.Errorf("%s: note %q lacks %q", r.ID, r.Note, tt.wantNote)
+				}
+			}
+		})
+	}
+}
