@@ -275,7 +275,7 @@ bench() { # bench SERVER OUTFILE ftpbench-flags...
 	# this one's rows.
 	sync
 	if ! nice -n "$NICE" "$BENCH_DIR/ftpbench" -name "$s" -port "${PORT[$s]}" -user "$(user_of "$s")" -pass "$(pass_of "$s")" \
-		-clients "$CLIENTS" -size "$SIZE" -duration "$DURATION" -budget "$BUDGET" -json "$@" \
+		-clients "$CLIENTS" -size "$SIZE" -duration "$DURATION" -budget "$BUDGET" -sync -json "$@" \
 		>"$out.tmp" 2>>"$RUN/ftpbench-$s.log"; then
 		log "ftpbench failed against $s: $(tail -3 "$RUN/ftpbench-$s.log" | tr '\n' ' ')"
 		rm -f "$out.tmp"
@@ -541,7 +541,10 @@ $TABLE
   buffers.) RETR downloads that file whole, repeatedly until $DURATION
   has passed, each download checked against the file's length, over the
   time including each RETR's round trips. The "idle clients" variants
-  run the same with the $CLIENTS logged-in sessions open.
+  run the same with the $CLIENTS logged-in sessions open. Before each
+  upload row, untimed, ftpbench deletes the file the row will write and
+  calls sync(2) (\`-sync\`), so no row pays for the writeback of the one
+  before it.
 - **$CLIENTS concurrent clients (connect, login)**: $CLIENTS sessions
   connect and log in, at most 32 connects in flight (vsftpd's listen
   queue is 32; overflowing it would time the kernel's one-second SYN
@@ -554,7 +557,10 @@ $TABLE
 - **QUIT**: all $CLIENTS send QUIT at once, timed to the last 221.
 - **login latency**: 200 sequential logins (connect, 220, USER, PASS,
   230), nearest-rank p50 and p99; also with 1,000 and 10,000 idle
-  sessions open.
+  sessions open, where (measured once per server) the value is the
+  median of three batches of 200. A batch's latency depends on whether
+  the scheduler keeps client and server on one core (about 0.12 against
+  0.28 ms for the fast servers), which changes from batch to batch.
 - **memory**: proportional set size (Pss from \`/proc/PID/smaps_rollup\`)
   summed over the server process and all its descendants, so forking
   servers (a process per session, two for vsftpd) are counted fairly;

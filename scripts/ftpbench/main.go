@@ -24,7 +24,8 @@
 //	login        -logins sequential logins, p50 and p99, ms
 //	mem          PSS of the -pid process tree with each -idle count of
 //	             logged-in sessions open, total and per session, plus
-//	             login p50/p99 while they are open
+//	             login p50/p99 while they are open (the median of
+//	             three batches of -logins)
 //	tls-stor     stor over FTPS (AUTH TLS, PBSZ 0, PROT P)
 //	tls-retr     retr over FTPS
 //	tls-connect  connect over FTPS
@@ -38,7 +39,9 @@
 // checked against the file's length, over the time including every RETR's
 // round trips. With -stream-size the STOR sends exactly that many bytes and
 // the RETR reads them once instead. MB/s means 2^20 bytes per second, as in
-// pyftpdlib's table.
+// pyftpdlib's table. With -sync, each upload row first deletes the file
+// it will write and calls sync(2), untimed, so that it does not pay for
+// the writeback of what the row before it wrote.
 //
 // Every transfer verifies its byte count, and failures are counted in the
 // row, never hidden. Connects use at most -parallel dials in flight and
@@ -91,6 +94,7 @@ type config struct {
 	timeout    time.Duration
 	budget     time.Duration
 	json       bool
+	sync       bool
 }
 
 // output is what -json prints and -report reads.
@@ -134,6 +138,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "per-operation network timeout")
 	fs.DurationVar(&cfg.budget, "budget", time.Minute, "most time one batch of connects or logins may take; 0 for no limit")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON")
+	fs.BoolVar(&cfg.sync, "sync", false, "before each upload row, delete the file it writes and sync(2), untimed, so that no row pays for the writeback of the one before (the server must share this machine's disks)")
 	check := fs.Bool("check", false, "only check that the server accepts a login, and exit")
 	report := fs.Bool("report", false, "merge -json result files given as arguments into a markdown table")
 	base := fs.String("base", "ftpshare", "report: server compared with the best of the others")

@@ -6,3 +6,6 @@ import "io"
 
 // raiseFileLimit has nothing to raise where there is no RLIMIT_NOFILE.
 func raiseFileLimit(io.Writer) {}
+
+// syncDisks does nothing where there is no sync(2) to call.
+func syncDisks() {}

@@ -23,3 +23,6 @@ func raiseFileLimit(stderr io.Writer) {
 		}
 	}
 }
+
+// syncDisks asks the kernel to write every dirty page back now.
+func syncDisks() { syscall.Sync() }
