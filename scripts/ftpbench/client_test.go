@@ -209,7 +209,7 @@ func TestLoginBatches(t *testing.T) {
 			f := startFakeServer(t, false)
 			d := &dialer{addr: f.ln.Addr().String(), host: "127.0.0.1", user: "u", pass: tt.pass, timeout: 5 * time.Second}
 			b := newBench(context.Background(), config{budget: time.Minute}, d, d, io.Discard)
-			rs := b.rowLoginBatches("login-7", d, " with 7 sessions open", ", 7 open", 4, 3)
+			rs := b.rowLoginBatches("login-7", d, " with 7 sessions open", ", 7 open", 4, 3, time.Minute)
 			if len(rs) != 2 || rs[0].ID != "login-7-p50" || rs[1].ID != "login-7-p99" {
 				t.Fatalf("rows = %+v, want login-7-p50 and login-7-p99", rs)
 			}
@@ -228,5 +228,20 @@ func TestLoginBatches(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoginBatchesStopWhenSlow(t *testing.T) {
+	f := startFakeServer(t, false)
+	d := &dialer{addr: f.ln.Addr().String(), host: "127.0.0.1", user: "u", pass: "secret", timeout: 5 * time.Second}
+	b := newBench(context.Background(), config{budget: time.Minute}, d, d, io.Discard)
+	rs := b.rowLoginBatches("login-7", d, "", "", 2, 3, time.Nanosecond)
+	for _, r := range rs {
+		if r.Value == nil {
+			t.Fatalf("%s: no value: %s", r.ID, r.Note)
+		}
+		if !strings.Contains(r.Note, "1 batch") {
+			t.Errorf("%s: note %q, want one batch", r.ID, r.Note)
+		}
 	}
 }
