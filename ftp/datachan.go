@@ -328,9 +328,6 @@ func (s *session) openData(ctx context.Context, l *net.TCPListener, active netip
 		if err != nil {
 			return nil, fmt.Errorf("can't connect to %s: %w", active, err)
 		}
-		if tc, ok := c.(*net.TCPConn); ok {
-			tuneDataConn(tc)
-		}
 		return c, nil
 	}
 	defer l.Close()
@@ -353,7 +350,6 @@ func (s *session) openData(ctx context.Context, l *net.TCPListener, active netip
 			c.Close()
 			continue
 		}
-		tuneDataConn(c)
 		return c, nil
 	}
 }

@@ -94,7 +94,7 @@ func TestUnitSendFileTo(t *testing.T) {
 			server, client := sendfilePair(t)
 			got := readAll(client)
 			var stop atomic.Bool
-			n, err := sendFileTo(server, f, &stop)
+			n, err := sendFileTo(server, f, &stop, nil)
 			server.Close()
 			if err != nil || n != int64(len(want)) {
 				t.Fatalf("sendFileTo = %d, %v; want %d, nil", n, err, len(want))
@@ -125,7 +125,7 @@ func TestUnitSendFileToPipe(t *testing.T) {
 	}()
 	server, client := sendfilePair(t)
 	got := readAll(client)
-	n, err := sendFileTo(server, r, new(atomic.Bool))
+	n, err := sendFileTo(server, r, new(atomic.Bool), nil)
 	server.Close()
 	if err != nil || n != int64(len(want)) {
 		t.Fatalf("sendFileTo(pipe) = %d, %v; want %d, nil", n, err, len(want))
@@ -143,7 +143,7 @@ func TestUnitSendFileToStalls(t *testing.T) {
 		f, _ := sendfileSource(t, 64<<20, 0)
 		server, _ := sendfilePair(t) // the client never reads
 		server.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-		n, err := sendFileTo(server, f, new(atomic.Bool))
+		n, err := sendFileTo(server, f, new(atomic.Bool), nil)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("sendFileTo to a stalled client = %d, %v; want a deadline error", n, err)
 		}
@@ -160,7 +160,7 @@ func TestUnitSendFileToStalls(t *testing.T) {
 		var stop atomic.Bool
 		stop.Store(true)
 		got := readAll(client)
-		n, err := sendFileTo(server, f, &stop)
+		n, err := sendFileTo(server, f, &stop, nil)
 		server.Close()
 		if !errors.Is(err, net.ErrClosed) || n != 0 {
 			t.Fatalf("sendFileTo with stop set = %d, %v; want 0, net.ErrClosed", n, err)
@@ -169,4 +169,27 @@ func TestUnitSendFileToStalls(t *testing.T) {
 			t.Fatalf("client got %d bytes after the stop", len(b))
 		}
 	})
+}
+
+// TestUnitSendLowWater checks how the zero-copy downloads running at once
+// share sendQueueBudget: uncapped while few run, an equal share beyond,
+// and never below minSendLowWater.
+func TestUnitSendLowWater(t *testing.T) {
+	for _, tc := range []struct {
+		downloads int32
+		want      int
+	}{
+		{0, 0},
+		{1, 0},
+		{2, 2 << 20},
+		{5, sendQueueBudget / 5},
+		{16, 256 << 10},
+		{64, 64 << 10},
+		{300, minSendLowWater},
+		{100000, minSendLowWater},
+	} {
+		if got := sendLowWater(tc.downloads); got != tc.want {
+			t.Errorf("sendLowWater(%d) = %d, want %d", tc.downloads, got, tc.want)
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // sendfileChunk bounds one sendfile(2) call. Measured on loopback
@@ -20,10 +22,12 @@ const sendfileChunk = 256 << 10
 // sendFileTo copies f from its current offset to its end onto c with
 // sendfile(2) in chunks of sendfileChunk, advancing f's offset as it goes
 // (the transfer watchdog reads progress from it). It stops between chunks
-// once stop is set, so ABOR does not wait for the rest of a large file. The
-// loop runs inside one RawConn.Write, so it allocates nothing per chunk and
-// the connection's write deadline still applies while the socket is full.
-func sendFileTo(c *net.TCPConn, f *os.File, stop *atomic.Bool) (int64, error) {
+// once stop is set, so ABOR does not wait for the rest of a large file.
+// Before each chunk it applies lowWater() (see sendLowWater), when not
+// nil, as the socket's TCP_NOTSENT_LOWAT if it changed. The loop runs
+// inside one RawConn.Write, so it allocates nothing per chunk and the
+// connection's write deadline still applies while the socket is full.
+func sendFileTo(c *net.TCPConn, f *os.File, stop *atomic.Bool, lowWater func() int) (int64, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return io.Copy(c, f)
@@ -31,11 +35,20 @@ func sendFileTo(c *net.TCPConn, f *os.File, stop *atomic.Bool) (int64, error) {
 	src := int(f.Fd())
 	var written int64
 	var serr error
+	applied := 0 // the socket's own default: no cap
 	werr := rc.Write(func(fd uintptr) bool {
 		for {
 			if stop.Load() {
 				serr = net.ErrClosed
 				return true
+			}
+			if lowWater != nil {
+				if lw := lowWater(); lw != applied {
+					// Best effort: a kernel without the option (before
+					// 3.12) sends as it always did.
+					_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, lw)
+					applied = lw
+				}
 			}
 			n, err := syscall.Sendfile(int(fd), src, nil, sendfileChunk)
 			if n > 0 {

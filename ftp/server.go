@@ -158,8 +158,11 @@ type Server struct {
 	noPark   bool    // the platform cannot park, or the server has closed
 	failures loginFailures
 	uploads  map[uploadKey]struct{}
-	nextID   atomic.Uint64
-	shutdown atomic.Bool
+	// downloads counts the zero-copy downloads running, whose share of
+	// sendQueueBudget each takes (see sendLowWater).
+	downloads atomic.Int32
+	nextID    atomic.Uint64
+	shutdown  atomic.Bool
 }
 
 func (srv *Server) init() {
