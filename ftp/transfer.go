@@ -51,15 +51,14 @@ const minSendLowWater = 64 << 10
 
 // sendLowWater returns the TCP_NOTSENT_LOWAT for each of n zero-copy
 // downloads running at once: 0 (the kernel's default, no cap below the
-// send buffer) while a share is at least 4 MiB (one download), else the
-// share, at least minSendLowWater. The downloads re-read it between sendfile chunks, so
-// the cap follows the count as transfers start and end.
+// send buffer) for a lone download, else its share of sendQueueBudget, at
+// least minSendLowWater. The downloads re-read it between sendfile
+// chunks, so the cap follows the count as transfers start and end.
 func sendLowWater(n int32) int {
-	share := sendQueueBudget / int(max(n, 1))
-	if share >= 4<<20 {
+	if n <= 1 {
 		return 0
 	}
-	return max(share, minSendLowWater)
+	return max(sendQueueBudget/int(n), minSendLowWater)
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}

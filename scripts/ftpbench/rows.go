@@ -561,8 +561,8 @@ func (b *bench) rowLoginBatches(id string, d *dialer, suffix, shortSuffix string
 	var out []result
 	vals := make([][]float64, 2)
 	t0 := time.Now()
-	for i := range k {
-		if i > 0 && stopAfter > 0 && time.Since(t0) > stopAfter {
+	for batch := range k {
+		if batch > 0 && stopAfter > 0 && time.Since(t0) > stopAfter {
 			break
 		}
 		rs := b.rowLogin(id, d, suffix, shortSuffix, n)
@@ -731,8 +731,6 @@ func (b *bench) closePool() {
 	b.pool = nil
 }
 
-// cleanup deletes what the run stored, so rounds start alike and the
-// server's disk does not fill.
 // quiesce, before an upload row, drops the file it will write (its dirty
 // pages are discarded rather than written back) and writes back the
 // rest, untimed. Otherwise the row pays for what the previous one left:
@@ -766,6 +764,8 @@ func (b *bench) quiesce(id string) {
 	b.logf("quiesce: sync took %.1fs", time.Since(t0).Seconds())
 }
 
+// cleanup deletes what the run stored, so rounds start alike and the
+// server's disk does not fill.
 func (b *bench) cleanup() {
 	if len(b.created) == 0 {
 		return
