@@ -36,7 +36,16 @@ type parker struct {
 type parkState struct {
 	registered bool        // the descriptor is in the epoll set (disarmed once it fires)
 	timer      *time.Timer // wakes the session when its idle timeout ends
-	deadline   bool        // the read deadline was set for the parked wait; keep it
+	timerAt    time.Time   // the deadline timer was last set for
+	deadline   bool        // the deadline was armed for the parked wait; keep it
+}
+
+// release stops the idle timer of a session that is ending; a pending
+// timer would keep the session's memory until it fired.
+func (ps *parkState) release() {
+	if ps.timer != nil {
+		ps.timer.Stop()
+	}
 }
 
 func newParker() (*parker, error) {
@@ -88,18 +97,13 @@ func (p *parker) run() {
 }
 
 // park registers s, whose goroutine is about to end, to resume when its
-// connection has input or its idle timeout (idle, 0 for none) ends. It
-// reports false if s cannot be parked; the caller then keeps waiting on a
-// goroutine.
-func (p *parker) park(s *session, conn *net.TCPConn, idle time.Duration) bool {
+// connection has input or at deadline (zero for none), the connection's
+// own deadline, by which its idle timeout has come. It reports false if s
+// cannot be parked; the caller then keeps waiting on a goroutine.
+func (p *parker) park(s *session, conn *net.TCPConn, deadline time.Time) bool {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return false
-	}
-	if idle > 0 {
-		if conn.SetReadDeadline(time.Now().Add(idle)) != nil {
-			return false
-		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -127,13 +131,21 @@ func (p *parker) park(s *session, conn *net.TCPConn, idle time.Duration) bool {
 		return false
 	}
 	s.park.registered = true
-	s.park.deadline = idle > 0
-	if idle > 0 {
-		if s.park.timer == nil {
-			s.park.timer = time.AfterFunc(idle, func() { p.wake(s) })
-		} else {
-			s.park.timer.Reset(idle)
-		}
+	s.park.deadline = !deadline.IsZero()
+	// The timer is left running when the session wakes for input, and
+	// moved only when the deadline has moved: moving it costs what moving
+	// the deadline does (see armDeadline). When it fires for a session that
+	// is not parked, or parked again with a later deadline that it has not
+	// been moved to yet, wakeID finds nothing to do or wakes the session
+	// early, which then reads on a goroutine until its real deadline.
+	switch {
+	case deadline.IsZero():
+	case s.park.timer == nil:
+		s.park.timer = time.AfterFunc(time.Until(deadline), func() { p.wake(s) })
+		s.park.timerAt = deadline
+	case !s.park.timerAt.Equal(deadline):
+		s.park.timer.Reset(time.Until(deadline))
+		s.park.timerAt = deadline
 	}
 	return true
 }
@@ -150,9 +162,6 @@ func (p *parker) wakeID(id uint64) {
 	p.mu.Unlock()
 	if s == nil {
 		return // woken already, or an event for a session that moved on
-	}
-	if s.park.timer != nil {
-		s.park.timer.Stop()
 	}
 	go func() {
 		defer s.srv.running.Done()

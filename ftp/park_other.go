@@ -15,7 +15,9 @@ type parker struct{}
 
 type parkState struct{ deadline bool }
 
-func newParker() (*parker, error)                               { return nil, errors.ErrUnsupported }
-func (*parker) park(*session, *net.TCPConn, time.Duration) bool { return false }
-func (*parker) wake(*session)                                   {}
-func (*parker) stop()                                           {}
+func (*parkState) release() {}
+
+func newParker() (*parker, error)                           { return nil, errors.ErrUnsupported }
+func (*parker) park(*session, *net.TCPConn, time.Time) bool { return false }
+func (*parker) wake(*session)                               {}
+func (*parker) stop()                                       {}

@@ -49,6 +49,8 @@ type session struct {
 	handshaking bool
 	closed      bool
 	xfer        *transfer
+	// deadline is the deadline armed on conn, see armDeadline.
+	deadline time.Time
 
 	r    *bufio.Reader
 	line []byte // the command line being read
@@ -156,10 +158,13 @@ func (s *session) start(implicitTLS bool) bool {
 // next reads command lines and runs them until the session logs in, then
 // waits for the next one parked (see tryPark) or on a fresh goroutine (see
 // continueOnFreshStack). A login (USER, PASS, perhaps AUTH TLS) runs on
-// one goroutine: starting a goroutine per command wakes an idle thread
-// each time, which on a small machine takes a core from the client and
-// moves the session between cores: ftpbench login p50 0.24 ms before,
-// 0.12-0.14 ms after (pyftpdlib 0.14 ms, same run).
+// one goroutine: starting a goroutine wakes an idle thread to look for
+// it (runtime.wakep), which on a small machine takes a core from the
+// client and moves the session between cores. Each login still starts
+// two (one per connection, one when a parked session resumes); with those
+// and the runtime's own, a login costs the server about 11 context
+// switches (perf stat, 2,000 sequential logins) where pyftpdlib's single
+// thread needs 4.
 func (s *session) next() {
 	for {
 		line, err := s.readLine()
@@ -204,11 +209,16 @@ func (s *session) tryPark() bool {
 	tc, plain := s.conn.(*net.TCPConn)
 	closed := s.closed
 	s.idle = true // for Shutdown, which says goodbye to idle sessions
+	var deadline time.Time
+	if duration(s.srv.IdleTimeout, DefaultIdleTimeout) > 0 {
+		s.armDeadline(time.Now())
+		deadline = s.deadline
+	}
 	s.mu.Unlock()
 	if !plain || closed {
 		return false
 	}
-	return p.park(s, tc, duration(s.srv.IdleTimeout, DefaultIdleTimeout))
+	return p.park(s, tc, deadline)
 }
 
 // finish tears the session down: it waits for a running transfer to end
@@ -220,6 +230,7 @@ func (s *session) finish() {
 	conn := s.conn
 	s.mu.Unlock()
 	conn.Close()
+	s.park.release()
 	s.abortTransfer()
 	s.data.close()
 	s.cancel()
@@ -322,18 +333,18 @@ func (s *session) setIdle(idle bool) {
 // session) but is extended while a transfer runs.
 func (s *session) readLine() ([]byte, error) {
 	s.mu.Lock()
-	conn, closed := s.conn, s.closed
+	closed := s.closed
 	s.idle = true
+	if s.park.deadline {
+		s.park.deadline = false // armed when the session parked; it runs on
+	} else {
+		s.armDeadline(time.Now())
+	}
 	s.mu.Unlock()
 	if closed {
 		return nil, net.ErrClosed
 	}
 	idle := duration(s.srv.IdleTimeout, DefaultIdleTimeout)
-	if s.park.deadline {
-		s.park.deadline = false // set when the session parked; it runs on
-	} else {
-		renewDeadline(conn, idle)
-	}
 	s.line = s.line[:0]
 	overlong := false
 	for {
@@ -347,7 +358,7 @@ func (s *session) readLine() ([]byte, error) {
 		if err == nil && !overlong {
 			break
 		}
-		if err = s.lineError(err, &overlong, conn, idle); err != nil {
+		if err = s.lineError(err, &overlong, idle); err != nil {
 			s.setIdle(false)
 			return nil, err
 		}
@@ -361,17 +372,18 @@ func (s *session) readLine() ([]byte, error) {
 
 // lineError handles what interrupted the reading of a line: the end of an
 // overlong line, a full buffer, or a timeout. It returns nil to go on.
-func (s *session) lineError(err error, overlong *bool, conn net.Conn, idle time.Duration) error {
+func (s *session) lineError(err error, overlong *bool, idle time.Duration) error {
 	switch {
 	case err == nil: // the end of an overlong line
-		s.reply(500, "Command line too long.")
+		s.reply(500, "Command line too long.") // which renews the deadline
 		*overlong = false
-		renewDeadline(conn, idle)
 		return nil
 	case errors.Is(err, bufio.ErrBufferFull):
 		return nil
 	case isTimeout(err) && s.transferring():
-		renewDeadline(conn, idle)
+		s.mu.Lock()
+		s.armDeadline(time.Now())
+		s.mu.Unlock()
 		return nil
 	case isTimeout(err):
 		s.reply(421, "Control connection timed out.")
@@ -380,9 +392,37 @@ func (s *session) lineError(err error, overlong *bool, conn net.Conn, idle time.
 	return err
 }
 
-func renewDeadline(conn net.Conn, idle time.Duration) {
-	if idle > 0 {
-		conn.SetReadDeadline(time.Now().Add(idle))
+// armDeadline makes sure the control connection's deadline lies at least
+// one idle timeout ahead, for reads and for writes alike (a client that
+// stops reading replies is as idle as one that stops sending commands).
+// With the idle timeout off, only writes get one: replyTimeout.
+//
+// It moves the deadline only when it has come nearer than that, and then
+// an eighth further out, so a busy session moves it once in an eighth of a
+// timeout rather than twice a command; the timeout fires between one and
+// nine eighths of it after the last command. Moving a deadline is not
+// free: each move re-queues the runtime's timer, and often wakes an idle
+// thread to watch it, which on a small machine costs a context switch on
+// the core the client runs on. One deadline for both directions is one
+// runtime timer (internal/poll merges equal read and write deadlines).
+// Called with s.mu held; a closed session keeps what it has (goodbye sets
+// a short one).
+func (s *session) armDeadline(now time.Time) {
+	if s.closed {
+		return
+	}
+	d, both := duration(s.srv.IdleTimeout, DefaultIdleTimeout), true
+	if d == 0 {
+		d, both = replyTimeout, false
+	}
+	if s.deadline.Sub(now) >= d {
+		return
+	}
+	s.deadline = now.Add(d + d/8)
+	if both {
+		s.conn.SetDeadline(s.deadline)
+	} else {
+		s.conn.SetWriteDeadline(s.deadline)
 	}
 }
 
@@ -519,8 +559,8 @@ func appendReplyText(b []byte, msg string) []byte {
 func (s *session) send(bp *[]byte, b []byte) {
 	s.mu.Lock()
 	conn := s.conn
+	s.armDeadline(time.Now())
 	s.mu.Unlock()
-	conn.SetWriteDeadline(time.Now().Add(replyTimeout))
 	if _, err := conn.Write(b); err != nil {
 		s.log.Debug("reply not sent", "err", err)
 		conn.Close() // the reader sees it and ends the session

@@ -266,13 +266,8 @@ func (s *session) runTransfer(x *transfer, l *net.TCPListener, active netip.Addr
 		x.cancel()
 		x.replied.Store(true) // before the reply: the client may answer it at once
 		s.reply(res.code, res.msg)
-		// The idle clock starts again now, not from before the transfer.
-		if idle := duration(s.srv.IdleTimeout, DefaultIdleTimeout); idle > 0 {
-			s.mu.Lock()
-			s.conn.SetReadDeadline(time.Now().Add(idle))
-			s.mu.Unlock()
-		}
 		s.mu.Lock()
+		s.armDeadline(time.Now()) // the idle clock starts again now, not from before the transfer
 		s.xfer = nil
 		s.mu.Unlock()
 		close(x.done)
