@@ -89,8 +89,10 @@ type Server struct {
 	AllowPrivilegedPorts bool
 
 	// IdleTimeout closes a control connection that sends no complete
-	// command line for this long (421). It pauses while a transfer runs.
-	// 0 means DefaultIdleTimeout; negative means never.
+	// command line, or reads no reply, for this long (421); it may run up
+	// to an eighth longer. It pauses while a transfer runs. 0 means
+	// DefaultIdleTimeout; negative means never (a reply that the client
+	// does not read for a minute still ends the session).
 	IdleTimeout time.Duration
 
 	// DataTimeout bounds the wait for a data connection to be opened

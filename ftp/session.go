@@ -25,8 +25,10 @@ const (
 	// readBufSize is small on purpose: idle sessions are many, command
 	// lines short, and the line buffer grows only for the rare long one.
 	readBufSize = 128
-	// replyTimeout bounds each write on the control connection, so a
-	// client that stops reading cannot hold a session forever.
+	// replyTimeout bounds each write on the control connection when
+	// there is no idle timeout (which bounds them otherwise, see
+	// armDeadline), so a client that stops reading cannot hold a session
+	// forever.
 	replyTimeout = time.Minute
 )
 
