@@ -19,7 +19,7 @@
 #	SIZE      file size for the concurrent RETR/STOR rows [10M]
 #	DURATION  single-stream transfer window [1s]
 #	BUDGET    most time one batch of connects or logins may take [30s]
-#	FTPS      1 to run the FTPS rows (once per server, TLS on), 0 to skip [1]
+#	FTPS      rounds of the FTPS rows (TLS on), interleaved like ROUNDS; 0 skips them [3]
 #	BENCH_DIR work directory: packages, extracted peers, data, logs [/tmp/ftpbench-peers]
 #	NICE      niceness for servers and client, to damp other load on the machine [-5]
 #	WARM      GiB of memory to touch once before the run (see "memory" below) [12]
@@ -49,7 +49,7 @@ CLIENTS=${CLIENTS:-300}
 SIZE=${SIZE:-10M}
 DURATION=${DURATION:-1s}
 BUDGET=${BUDGET:-30s}
-FTPS=${FTPS:-1}
+FTPS=${FTPS:-3}
 BENCH_DIR=${BENCH_DIR:-/tmp/ftpbench-peers}
 NICE=${NICE:--5}
 WARM=${WARM:-12}
@@ -413,17 +413,20 @@ for r in $(seq "$ROUNDS"); do
 		stop_server
 	done
 done
-if ((FTPS)); then
+# The FTPS rows in rounds of their own, interleaved the same way: one
+# measurement of a CPU-bound TLS stream moved 40% between two runs.
+for r in $(seq "$FTPS"); do
 	for s in "${RAN[@]}"; do
-		log "$s: FTPS rows"
+		[[ " $NO_FTPS " == *" $s "* ]] && continue
+		log "$s: FTPS round $r of $FTPS"
 		if start_server "$s" 1; then
-			bench "$s" "$RESULTS/$s.ftps.json" -rows ftps || true
+			bench "$s" "$RESULTS/$s.ftps$r.json" -rows ftps || true
 			stop_server
 		else
 			NO_FTPS+="$s "
 		fi
 	done
-fi
+done
 ((${#RAN[@]})) || die "no server could be benchmarked"
 CEILING=0
 if ((${#CEILING_SAMPLES[@]})); then
@@ -437,7 +440,7 @@ ORDER=$(echo "$SERVERS" | tr ' ' ',')
 # Files in this order so the table's rows come in pyftpdlib's order, then
 # ours: a row's place is where it is first seen.
 shopt -s nullglob
-FILES=("$RESULTS"/*.round*.json "$RESULTS"/*.mem.json "$RESULTS"/*.ftps.json)
+FILES=("$RESULTS"/*.round*.json "$RESULTS"/*.mem.json "$RESULTS"/*.ftps*.json)
 shopt -u nullglob
 ((${#FILES[@]})) || die "no results"
 TABLE=$("$BENCH_DIR/ftpbench" -report -base ftpshare -ceiling "$CEILING" -servers "$ORDER" \
@@ -508,7 +511,7 @@ flags and row definitions are in \`go doc ./scripts/ftpbench\`.
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
 - Machine: $(nproc) cores ($CPU), $MEM, Linux $(uname -r), $OS
 - Command: \`$COMMAND\`
-- Rounds: $ROUNDS, every server in turn within a round (median shown); memory rows and FTPS rows once per server
+- Rounds: $ROUNDS, every server in turn within a round (median shown); FTPS rows in $FTPS rounds of their own, likewise; memory rows once per server
 - Memory: ${REPORTING_ORDER:+free page reporting to the hypervisor off for the run; }$WARM_GIB GiB touched once before it (see the script's "memory" section)
 - Versions: ftpshare $FTPSHARE_VER, pyftpdlib $PYVER, vsftpd $(version_of vsftpd), proftpd $(version_of proftpd-core), pure-ftpd $(version_of pure-ftpd)
 - Loopback ceiling (\`iperf3 -Z -l 1M\`, one stream, 3 s, median of ${#CEILING_SAMPLES[@]} runs spread over the run: ${CEILING_SAMPLES[*]}): $CEILING MB/s
@@ -558,7 +561,7 @@ $TABLE
 - **login latency**: 200 sequential logins (connect, 220, USER, PASS,
   230), nearest-rank p50 and p99; also with 1,000 and 10,000 idle
   sessions open, where (measured once per server) the value is the
-  median of three batches of 200. A batch's latency depends on whether
+  median of five batches of 200. A batch's latency depends on whether
   the scheduler keeps client and server on one core (about 0.12 against
   0.28 ms for the fast servers), which changes from batch to batch.
 - **memory**: proportional set size (Pss from \`/proc/PID/smaps_rollup\`)

@@ -25,7 +25,7 @@
 //	mem          PSS of the -pid process tree with each -idle count of
 //	             logged-in sessions open, total and per session, plus
 //	             login p50/p99 while they are open (the median of
-//	             three batches of -logins)
+//	             five batches of -logins)
 //	tls-stor     stor over FTPS (AUTH TLS, PBSZ 0, PROT P)
 //	tls-retr     retr over FTPS
 //	tls-connect  connect over FTPS
