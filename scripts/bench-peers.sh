@@ -563,7 +563,11 @@ $TABLE
   sessions open, where (measured once per server) the value is the
   median of five batches of 200. A batch's latency depends on whether
   the scheduler keeps client and server on one core (about 0.12 against
-  0.28 ms for the fast servers), which changes from batch to batch.
+  0.28 ms for the fast servers), which changes from batch to batch. A
+  single-threaded server tends to keep the fast mode for the first few
+  hundred logins after the sessions open (pyftpdlib: 0.12 ms, then
+  0.21-0.26); over batches of 1,000 logins pyftpdlib and ftpshare both
+  measure 0.21 ms with 1,000 sessions open.
 - **memory**: proportional set size (Pss from \`/proc/PID/smaps_rollup\`)
   summed over the server process and all its descendants, so forking
   servers (a process per session, two for vsftpd) are counted fairly;
