@@ -34,10 +34,10 @@ type parker struct {
 
 // parkState is a session's share of the parker's state.
 type parkState struct {
-	registered bool        // the descriptor is in the epoll set (disarmed once it fires)
-	timer      *time.Timer // wakes the session when its idle timeout ends
-	timerAt    time.Time   // the deadline timer was last set for
-	deadline   bool        // the deadline was armed for the parked wait; keep it
+	registered   bool        // the descriptor is in the epoll set (disarmed once it fires)
+	timer        *time.Timer // wakes the session when its idle timeout ends
+	timerAt      time.Time   // the deadline timer was last set for
+	keepDeadline bool        // the deadline was armed for the parked wait; keep it
 }
 
 // release stops the idle timer of a session that is ending; a pending
@@ -131,7 +131,7 @@ func (p *parker) park(s *session, conn *net.TCPConn, deadline time.Time) bool {
 		return false
 	}
 	s.park.registered = true
-	s.park.deadline = !deadline.IsZero()
+	s.park.keepDeadline = !deadline.IsZero()
 	// The timer is left running when the session wakes for input, and
 	// moved only when the deadline has moved: moving it costs what moving
 	// the deadline does (see armDeadline). When it fires for a session that

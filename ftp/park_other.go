@@ -13,7 +13,7 @@ import (
 // goroutine.
 type parker struct{}
 
-type parkState struct{ deadline bool }
+type parkState struct{ keepDeadline bool }
 
 func (*parkState) release() {}
 

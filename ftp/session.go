@@ -337,8 +337,8 @@ func (s *session) readLine() ([]byte, error) {
 	s.mu.Lock()
 	closed := s.closed
 	s.idle = true
-	if s.park.deadline {
-		s.park.deadline = false // armed when the session parked; it runs on
+	if s.park.keepDeadline {
+		s.park.keepDeadline = false // armed when the session parked; it runs on
 	} else {
 		s.armDeadline(time.Now())
 	}

@@ -264,10 +264,9 @@ func (s *session) runTransfer(x *transfer, l *net.TCPListener, active netip.Addr
 			res = xferResult{451, "Internal server error; transfer aborted."}
 		}
 		x.cancel()
-		x.replied.Store(true) // before the reply: the client may answer it at once
-		s.reply(res.code, res.msg)
+		x.replied.Store(true)      // before the reply: the client may answer it at once
+		s.reply(res.code, res.msg) // which restarts the idle clock (armDeadline)
 		s.mu.Lock()
-		s.armDeadline(time.Now()) // the idle clock starts again now, not from before the transfer
 		s.xfer = nil
 		s.mu.Unlock()
 		close(x.done)
