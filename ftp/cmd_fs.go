@@ -258,12 +258,39 @@ func (s *session) setMtime(name string, t time.Time) {
 	if !s.permit(PermChtime, p) {
 		return
 	}
+	before, err := s.acct.FS.Stat(p)
+	if err != nil {
+		s.replyFSErr("chtimes", p, err)
+		return
+	}
 	if err := s.acct.FS.Chtimes(p, time.Time{}, t); err != nil {
 		s.replyFSErr("chtimes", p, err)
 		return
 	}
-	s.reply(213, "Modify="+t.UTC().Format(timeLayout)+"; "+p)
+	// File systems clamp times they cannot store without an error: ext4
+	// and XFS keep 1901 to 2446 (or 2038), FAT 1980 to 2107 in steps of
+	// two seconds. A client that syncs timestamps must not be told a time
+	// was set when another one was, so the stored time is read back.
+	after, err := s.acct.FS.Stat(p)
+	if err != nil {
+		s.replyFSErr("chtimes", p, err)
+		return
+	}
+	got := after.ModTime()
+	if d := got.Sub(t); d > mtimeSlack || d < -mtimeSlack {
+		if err := s.acct.FS.Chtimes(p, time.Time{}, before.ModTime()); err != nil {
+			s.log.Warn("cannot restore the modification time", "path", p, "err", err)
+		}
+		s.reply(553, "The file system cannot store that time.")
+		return
+	}
+	s.reply(213, "Modify="+got.UTC().Format(timeLayout)+"; "+p)
 }
+
+// mtimeSlack is the coarsest time step of a common file system (FAT's
+// two seconds): a stored time this close to the asked one is the asked
+// time as that file system keeps it.
+const mtimeSlack = 2 * time.Second
 
 func (s *session) handleSiteCHMOD(arg string) {
 	m, name, _ := strings.Cut(strings.TrimLeft(arg, " "), " ")

@@ -834,3 +834,46 @@ func TestRNTORefusedCancelsRename(t *testing.T) {
 		t.Error("the file was renamed after a refused RNTO")
 	}
 }
+
+// TestMFMTTimeTheFileSystemCannotStore sets times that most file
+// systems clamp silently (ext4 and XFS keep 1901 to 2446 or 2038): the
+// server must not say 213 for a time it did not store, and must leave
+// the file's time as it was. tmpfs stores any time, so what to expect is
+// asked of the file system under the test first.
+func TestMFMTTimeTheFileSystemCannotStore(t *testing.T) {
+	srv := ftptest.NewServer(t)
+	makeTree(t, srv.Dir, map[string]string{"f": "hello"})
+	c := loggedIn(t, srv)
+	c.expect("MFMT 20210304050607 f", 213)
+	probe := filepath.Join(t.TempDir(), "probe")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		timeval string
+		when    time.Time
+	}{
+		{"00000101000000", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"18000101000000", time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"99991231235959", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
+	} {
+		if err := os.Chtimes(probe, time.Time{}, tc.when); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.ModTime().Equal(tc.when) {
+			c.expect("MFMT "+tc.timeval+" f", 213)
+			c.expect("MFMT 20210304050607 f", 213)
+			continue
+		}
+		if r := c.cmd("MFMT " + tc.timeval + " f"); r.Code != 553 || r.Text != "The file system cannot store that time." {
+			t.Errorf("MFMT %s f: got %v, want 553 (the file system stored %v)", tc.timeval, r, fi.ModTime())
+		}
+		if r := c.cmd("MDTM f"); r.Code != 213 || r.Text != "20210304050607" {
+			t.Errorf("MDTM f after a refused MFMT %s: got %v, want 213 20210304050607", tc.timeval, r)
+		}
+	}
+}

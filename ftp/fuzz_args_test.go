@@ -435,7 +435,7 @@ func FuzzCommandArgs(f *testing.F) {
 				t.Fatalf("%q: working directory %q is not clean and absolute", line, s.cwd)
 			}
 			_, arg := parseLine([]byte(line + "\r\n"))
-			checkArgReply(t, s, c.verb, arg, code, restBefore, home)
+			checkArgReply(t, s, c.verb, arg, code, conn.out.String(), restBefore, home)
 		}
 		if got := outsideSnapshot(t, parent); got != snapshot {
 			t.Fatalf("commands changed what is outside the home:\n%s\nwant:\n%s", got, snapshot)
@@ -445,7 +445,7 @@ func FuzzCommandArgs(f *testing.F) {
 
 // checkArgReply checks the commands whose arguments have a simple
 // syntax: the reply code must be exactly what the syntax calls for.
-func checkArgReply(t *testing.T, s *session, verb, arg string, code int, restBefore int64, home string) {
+func checkArgReply(t *testing.T, s *session, verb, arg string, code int, reply string, restBefore int64, home string) {
 	t.Helper()
 	switch verb {
 	case "REST":
@@ -478,8 +478,14 @@ func checkArgReply(t *testing.T, s *session, verb, arg string, code int, restBef
 			}
 		case code == 213:
 			fi, err := os.Stat(filepath.Join(home, filepath.FromSlash(rel(s.abs(name)))))
-			if err != nil || !fi.ModTime().Equal(tm) {
-				t.Fatalf("MFMT %q said 213, but the file's time is %v (%v), want %v", arg, fi.ModTime(), err, tm)
+			if err != nil {
+				t.Fatalf("MFMT %q said 213, but: %v", arg, err)
+			}
+			if d := fi.ModTime().Sub(tm).Abs(); d > mtimeSlack {
+				t.Fatalf("MFMT %q said 213, but the file's time is %v, want %v", arg, fi.ModTime(), tm)
+			}
+			if want := "Modify=" + fi.ModTime().UTC().Format(timeLayout) + ";"; !strings.Contains(reply, want) {
+				t.Fatalf("MFMT %q: reply %q does not give the stored time (%s)", arg, reply, want)
 			}
 		case code != 550 && code != 553:
 			t.Fatalf("MFMT %q: %d, want 213 or 550/553", arg, code)
