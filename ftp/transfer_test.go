@@ -844,47 +844,75 @@ func TestTransferIdleTimeoutPauses(t *testing.T) {
 
 // TestTransferStallTimeout checks that a transfer moving no byte for
 // StallTimeout is aborted with 426, the hooks say so, and the session
-// goes on.
+// goes on; and that a slow transfer that keeps moving is not. TYPE I
+// runs the zero-copy path, TYPE A the buffered one (as TLS does).
 func TestTransferStallTimeout(t *testing.T) {
 	t.Parallel()
 	hooks, opt := dcRecordHooks()
-	srv := ftptest.NewServer(t, opt, dcWithServer(func(s *ftp.Server) { s.StallTimeout = 300 * time.Millisecond }))
+	const stall = 300 * time.Millisecond
+	srv := ftptest.NewServer(t, opt, dcWithServer(func(s *ftp.Server) { s.StallTimeout = stall }))
 	const size = 16 << 20
 	dcWriteFile(t, srv.Dir, "big.bin", dcRandom(t, size))
-	t.Run("STOR", func(t *testing.T) {
-		c := dcLoginUser(t, srv)
-		conn := startSTOR(c, "STOR stalled.bin")
-		if _, err := conn.Write([]byte("ten bytes.")); err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		r := c.expectReply(426)
-		if d := time.Since(start); d < 250*time.Millisecond {
-			t.Errorf("426 after %s, before StallTimeout", d)
-		}
-		if !strings.Contains(r.Text, "stalled") {
-			t.Errorf("stall reply %v does not say so", r)
-		}
-		if got := dcReadFile(t, srv.Dir, "stalled.bin"); string(got) != "ten bytes." {
-			t.Errorf("partial file holds %q", got)
-		}
-		hooks.expect(t, "IncompleteReceived", "STOR", "/stalled.bin", 0, 10, true)
-		c.expect("NOOP", 200)
-	})
-	t.Run("RETR", func(t *testing.T) {
-		c := dcLoginUser(t, srv)
-		conn := startRETR(c, "big.bin")
-		r := c.expectReply(426) // the client never reads
-		if !strings.Contains(r.Text, "stalled") {
-			t.Errorf("stall reply %v does not say so", r)
-		}
-		ev := hooks.next(t)
-		if ev.Kind != "IncompleteSent" || ev.Info.Err == nil || ev.Info.Bytes >= size {
-			t.Errorf("hook after a stalled RETR: %s %+v", ev.Kind, ev.Info)
-		}
-		dcDrain(t, conn)
-		c.expect("NOOP", 200)
-	})
+	for _, typ := range []string{"I", "A"} {
+		t.Run("STOR TYPE "+typ, func(t *testing.T) {
+			c := dcLoginUser(t, srv)
+			c.expect("TYPE "+typ, 200)
+			conn := startSTOR(c, "STOR stalled.bin")
+			if _, err := conn.Write([]byte("ten bytes.")); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			r := c.expectReply(426)
+			if d := time.Since(start); d < 250*time.Millisecond {
+				t.Errorf("426 after %s, before StallTimeout", d)
+			}
+			if !strings.Contains(r.Text, "stalled") {
+				t.Errorf("stall reply %v does not say so", r)
+			}
+			if got := dcReadFile(t, srv.Dir, "stalled.bin"); string(got) != "ten bytes." {
+				t.Errorf("partial file holds %q", got)
+			}
+			hooks.expect(t, "IncompleteReceived", "STOR", "/stalled.bin", 0, 10, true)
+			c.expect("NOOP", 200)
+		})
+		t.Run("slow STOR TYPE "+typ, func(t *testing.T) {
+			// 12 writes 100 ms apart: four stall periods in all, never one
+			// without a byte.
+			c := dcLoginUser(t, srv)
+			c.expect("TYPE "+typ, 200)
+			conn := startSTOR(c, "STOR slow.bin")
+			var sent []byte
+			for i := range 12 {
+				line := fmt.Appendf(nil, "line %02d\n", i)
+				if _, err := conn.Write(line); err != nil {
+					t.Fatal(err)
+				}
+				sent = append(sent, line...)
+				time.Sleep(stall / 3)
+			}
+			conn.Close()
+			c.expectReply(226)
+			if got := dcReadFile(t, srv.Dir, "slow.bin"); string(got) != string(sent) {
+				t.Errorf("slow upload stored %q, want %q", got, sent)
+			}
+			hooks.expect(t, "FileReceived", "STOR", "/slow.bin", 0, int64(len(sent)), false)
+		})
+		t.Run("RETR TYPE "+typ, func(t *testing.T) {
+			c := dcLoginUser(t, srv)
+			c.expect("TYPE "+typ, 200)
+			conn := startRETR(c, "big.bin")
+			r := c.expectReply(426) // the client never reads
+			if !strings.Contains(r.Text, "stalled") {
+				t.Errorf("stall reply %v does not say so", r)
+			}
+			ev := hooks.next(t)
+			if ev.Kind != "IncompleteSent" || ev.Info.Err == nil || ev.Info.Bytes >= size {
+				t.Errorf("hook after a stalled RETR: %s %+v", ev.Kind, ev.Info)
+			}
+			dcDrain(t, conn)
+			c.expect("NOOP", 200)
+		})
+	}
 }
 
 // TestTransferBrokenUpload checks that an upload whose data connection is
