@@ -175,7 +175,7 @@ func (srv *Server) listenPassive(ip netip.Addr) (*net.TCPListener, error) {
 	}
 	r := srv.PassivePorts
 	if r.Min <= 0 && r.Max <= 0 {
-		l, err := net.ListenTCP(network, net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		l, err := listenData(network, netip.AddrPortFrom(ip, 0))
 		if err != nil {
 			return nil, fmt.Errorf("listen: %w", err)
 		}
@@ -190,12 +190,20 @@ func (srv *Server) listenPassive(ip netip.Addr) (*net.TCPListener, error) {
 	for i := range n {
 		port := lo + (start+i)%n
 		var l *net.TCPListener
-		l, err = net.ListenTCP(network, net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		l, err = listenData(network, netip.AddrPortFrom(ip, uint16(port)))
 		if err == nil {
 			return l, nil
 		}
 	}
 	return nil, fmt.Errorf("no free port in the passive range %d-%d: %w", lo, hi, err)
+}
+
+func listenData(network string, addr netip.AddrPort) (*net.TCPListener, error) {
+	l, err := dataListenConfig.Listen(context.Background(), network, addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return l.(*net.TCPListener), nil
 }
 
 func (s *session) handlePORT(arg string) {
@@ -320,10 +328,9 @@ func parseEPRT(arg string) (netip.AddrPort, error) {
 func (s *session) openData(ctx context.Context, l *net.TCPListener, active netip.AddrPort) (net.Conn, error) {
 	timeout := duration(s.srv.DataTimeout, DefaultDataTimeout)
 	if l == nil {
-		d := net.Dialer{
-			Timeout:   timeout,
-			LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(addrIP(s.local), 0)),
-		}
+		d := dataDialer
+		d.Timeout = timeout
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(addrIP(s.local), 0))
 		c, err := d.DialContext(ctx, "tcp", active.String())
 		if err != nil {
 			return nil, fmt.Errorf("can't connect to %s: %w", active, err)

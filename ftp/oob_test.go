@@ -3,6 +3,7 @@
 package ftp_test
 
 import (
+	"net"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -15,8 +16,15 @@ import (
 // the whole line with MSG_OOB, which makes its last byte (the LF) urgent.
 // Unless the server keeps urgent data inline, that LF never arrives and
 // the line never ends.
+//
+// A listener from ftp.Listen passes SO_OOBINLINE on to the connections it
+// accepts; with one from net.Listen the server sets it on each.
 func TestABORAsUrgentData(t *testing.T) {
-	srv := ftptest.NewServer(t)
+	t.Run("ftp.Listen", func(t *testing.T) { testABORAsUrgentData(t, ftptest.NewServer(t)) })
+	t.Run("net.Listen", func(t *testing.T) { testABORAsUrgentData(t, ftptest.NewServer(t, ftptest.WithListen(net.Listen))) })
+}
+
+func testABORAsUrgentData(t *testing.T, srv *ftptest.Server) {
 	c := loggedIn(t, srv)
 	sc, ok := c.conn.(syscall.Conn)
 	if !ok {

@@ -190,7 +190,7 @@ func (srv *Server) ListenAndServe() error {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	l, err := net.Listen("tcp", addr)
+	l, err := Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("ftp: listen: %w", err)
 	}
@@ -222,6 +222,7 @@ func (srv *Server) serve(l net.Listener, implicitTLS bool) error {
 	}
 	defer srv.trackListener(&l, false)
 	defer l.Close()
+	urgentInline := inheritUrgentInline(l)
 
 	var delay time.Duration // backoff on temporary accept errors, as net/http does
 	for {
@@ -240,12 +241,13 @@ func (srv *Server) serve(l net.Listener, implicitTLS bool) error {
 			return fmt.Errorf("ftp: accept: %w", err)
 		}
 		delay = 0
-		srv.accept(conn, implicitTLS)
+		srv.accept(conn, implicitTLS, urgentInline)
 	}
 }
 
 // accept admits conn as a new session, or refuses it when a limit is reached.
-func (srv *Server) accept(conn net.Conn, implicitTLS bool) {
+// urgentInline says conn has SO_OOBINLINE from its listener.
+func (srv *Server) accept(conn net.Conn, implicitTLS, urgentInline bool) {
 	ip := addrIP(conn.RemoteAddr())
 	srv.mu.Lock()
 	var refuse string
@@ -265,7 +267,9 @@ func (srv *Server) accept(conn net.Conn, implicitTLS bool) {
 		go refuseConn(conn, refuse, implicitTLS)
 		return
 	}
-	keepUrgentInline(conn)
+	if !urgentInline {
+		keepUrgentInline(conn)
+	}
 	s := newSession(srv, conn, srv.nextID.Add(1))
 	srv.sessions[s] = struct{}{}
 	srv.perIP[ip]++

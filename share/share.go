@@ -316,7 +316,7 @@ func bindHost(bind string) (string, error) {
 
 func listen(host string, port int) (net.Listener, error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	l, err := net.Listen("tcp", addr)
+	l, err := ftp.Listen("tcp", addr)
 	if err != nil {
 		var dnsErr *net.DNSError
 		if errors.As(err, &dnsErr) {

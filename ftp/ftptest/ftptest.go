@@ -46,6 +46,9 @@ type Server struct {
 	// ImplicitTLS serves implicit FTPS (TLS from the first byte, with
 	// ftp.Server.ServeTLS) instead of plain FTP; see WithImplicitTLS.
 	ImplicitTLS bool
+	// Listen opens the listener: ftp.Listen unless an option sets another
+	// (WithListen).
+	Listen func(network, address string) (net.Listener, error)
 
 	done      chan error
 	closeOnce sync.Once
@@ -53,6 +56,12 @@ type Server struct {
 
 // Option changes a Server before it starts.
 type Option func(*Server)
+
+// WithListen makes the server listen with listen, such as net.Listen,
+// instead of ftp.Listen.
+func WithListen(listen func(network, address string) (net.Listener, error)) Option {
+	return func(s *Server) { s.Listen = listen }
+}
 
 // WithIPv6 makes the server listen on [::1] instead of 127.0.0.1.
 func WithIPv6() Option { return func(s *Server) { s.Network = "tcp6" } }
@@ -86,7 +95,11 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if s.Network == "tcp6" {
 		host = "::1"
 	}
-	l, err := net.Listen(s.Network, net.JoinHostPort(host, "0"))
+	listen := s.Listen
+	if listen == nil {
+		listen = ftp.Listen
+	}
+	l, err := listen(s.Network, net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatalf("ftptest: listen: %v", err)
 	}

@@ -1,0 +1,69 @@
+package ftp
+
+import (
+	"fmt"
+	"net"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// controlListenConfig sets the control connections' options on the
+// listening socket; net's own keepalive, set per connection, is off.
+var controlListenConfig = net.ListenConfig{
+	KeepAlive: -1,
+	Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) { serr = setControlOptions(int(fd)) }); err != nil {
+			return err
+		}
+		return serr
+	},
+}
+
+// controlKeepAlive matches net's default keepalive (idle and interval
+// 15 s, 9 probes).
+const (
+	controlKeepAliveSecs   = 15
+	controlKeepAliveProbes = 9
+)
+
+// setControlOptions sets SO_OOBINLINE and keepalive on fd.
+func setControlOptions(fd int) error {
+	opts := []struct {
+		level, opt, val int
+		name            string
+	}{
+		{unix.SOL_SOCKET, unix.SO_OOBINLINE, 1, "SO_OOBINLINE"},
+		{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1, "SO_KEEPALIVE"},
+		{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, controlKeepAliveSecs, "TCP_KEEPIDLE"},
+		{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, controlKeepAliveSecs, "TCP_KEEPINTVL"},
+		{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, controlKeepAliveProbes, "TCP_KEEPCNT"},
+	}
+	for _, o := range opts {
+		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.val); err != nil {
+			return fmt.Errorf("setsockopt %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+// inheritUrgentInline reports whether the connections l accepts have
+// SO_OOBINLINE from it: whether it was set before listen(2), as Listen
+// does. Linux refuses to set it on a socket already listening
+// (EOPNOTSUPP), so a listener made elsewhere gets it per connection.
+func inheritUrgentInline(l net.Listener) bool {
+	tl, ok := l.(*net.TCPListener)
+	if !ok {
+		return false
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return false
+	}
+	on, gerr := 0, error(nil)
+	if err := rc.Control(func(fd uintptr) { on, gerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_OOBINLINE) }); err != nil {
+		return false
+	}
+	return gerr == nil && on == 1
+}
