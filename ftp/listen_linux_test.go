@@ -31,6 +31,7 @@ func TestUnitListenerOptionsInherited(t *testing.T) {
 	}{
 		{"Listen", func() (net.Listener, error) { return Listen("tcp", "127.0.0.1:0") }, append([]opt{oob}, keepalive...)},
 		{"Listen IPv6", func() (net.Listener, error) { return Listen("tcp", "[::1]:0") }, append([]opt{oob}, keepalive...)},
+		{"Listen dual-stack", func() (net.Listener, error) { return Listen("tcp", ":0") }, append([]opt{oob}, keepalive...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := tc.listen()
