@@ -13,7 +13,24 @@ import (
 
 // These tests cover the Linux parker (park_linux.go): a logged-in session
 // waiting for its next command holds no goroutine, yet answers, times out,
-// notices its client leaving and says goodbye at Shutdown as before.
+// notices its client leaving and says goodbye at Shutdown as before; and
+// hot sessions (hot.go), which wait on their goroutine for a while first.
+
+// parkModes are the two ways a logged-in session waits for its next
+// command: parked at once, or hot (on its goroutine) for longer than any
+// test runs.
+var parkModes = []struct {
+	name  string
+	after time.Duration
+}{
+	{"parked", -1},
+	{"hot", time.Hour},
+}
+
+// parkAfter configures how long sessions stay hot before they park.
+func parkAfter(d time.Duration) ftptest.Option {
+	return configure(func(s *ftp.Server) { ftp.SetParkAfter(s, d) })
+}
 
 // goroutinesAtMost waits until the process runs at most n goroutines and
 // returns the last count.
@@ -31,7 +48,7 @@ func goroutinesAtMost(n int) int {
 // still answers (and parks again after answering).
 func TestParkIdleSessionsHoldNoGoroutine(t *testing.T) {
 	const n = 200
-	srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.MaxConnsPerIP = -1 }))
+	srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.MaxConnsPerIP = -1 }), parkAfter(-1))
 	base := runtime.NumGoroutine()
 	conns := make([]*rawConn, n)
 	for i := range conns {
@@ -59,7 +76,12 @@ func TestParkIdleSessionsHoldNoGoroutine(t *testing.T) {
 // commands in one packet, a line cut in two with a pause between the
 // halves, and commands sent the moment the previous reply arrives.
 func TestParkInput(t *testing.T) {
-	srv := ftptest.NewServer(t)
+	for _, mode := range parkModes {
+		t.Run(mode.name, func(t *testing.T) { testParkInput(t, ftptest.NewServer(t, parkAfter(mode.after))) })
+	}
+}
+
+func testParkInput(t *testing.T, srv *ftptest.Server) {
 	c := loggedIn(t, srv)
 
 	c.sendBytes([]byte("NOOP\r\nPWD\r\nSYST\r\n"))
@@ -89,7 +111,14 @@ func TestParkInput(t *testing.T) {
 // line does not restart the count.
 func TestParkIdleTimeout(t *testing.T) {
 	const idle = 300 * time.Millisecond
-	srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.IdleTimeout = idle }))
+	for _, mode := range parkModes {
+		t.Run(mode.name, func(t *testing.T) {
+			testParkIdleTimeout(t, idle, ftptest.NewServer(t, configure(func(s *ftp.Server) { s.IdleTimeout = idle }), parkAfter(mode.after)))
+		})
+	}
+}
+
+func testParkIdleTimeout(t *testing.T, idle time.Duration, srv *ftptest.Server) {
 	for _, partial := range []bool{false, true} {
 		c := loggedIn(t, srv)
 		c.expect("NOOP", 200)
@@ -112,8 +141,14 @@ func TestParkIdleTimeout(t *testing.T) {
 // TestParkClientLeaves checks that a parked session whose client closes
 // the connection ends: its Logout and Disconnect hooks run.
 func TestParkClientLeaves(t *testing.T) {
+	for _, mode := range parkModes {
+		t.Run(mode.name, func(t *testing.T) { testParkClientLeaves(t, mode.after) })
+	}
+}
+
+func testParkClientLeaves(t *testing.T, after time.Duration) {
 	var h hookLog
-	srv := ftptest.NewServer(t, configure(h.install))
+	srv := ftptest.NewServer(t, configure(h.install), parkAfter(after))
 	c := loggedIn(t, srv)
 	c.expect("NOOP", 200)
 	time.Sleep(20 * time.Millisecond) // parked
@@ -129,8 +164,14 @@ func TestParkClientLeaves(t *testing.T) {
 // TestParkShutdownAndClose checks that Shutdown says goodbye to parked
 // sessions and returns at once, and that Close ends them too.
 func TestParkShutdownAndClose(t *testing.T) {
+	for _, mode := range parkModes {
+		t.Run(mode.name, func(t *testing.T) { testParkShutdownAndClose(t, mode.after) })
+	}
+}
+
+func testParkShutdownAndClose(t *testing.T, after time.Duration) {
 	for _, graceful := range []bool{true, false} {
-		srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.MaxConnsPerIP = -1 }))
+		srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.MaxConnsPerIP = -1 }), parkAfter(after))
 		conns := make([]*rawConn, 20)
 		for i := range conns {
 			conns[i] = loggedIn(t, srv)
@@ -157,4 +198,69 @@ func TestParkShutdownAndClose(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestHotSessionsParkWhenIdle checks that sessions stay on their goroutine
+// after a command, park once idle for the park delay, and answer after.
+func TestHotSessionsParkWhenIdle(t *testing.T) {
+	const n, after = 20, 200 * time.Millisecond
+	srv := ftptest.NewServer(t, parkAfter(after))
+	base := runtime.NumGoroutine()
+	conns := make([]*rawConn, n)
+	for i := range conns {
+		conns[i] = loggedIn(t, srv)
+		defer conns[i].Close()
+		conns[i].expect("NOOP", 200)
+	}
+	if got := runtime.NumGoroutine() - base; got < n {
+		t.Errorf("just after a command, %d sessions run %d goroutines; want one each (hot)", n, got)
+	}
+	if got := goroutinesAtMost(base + 5); got > base+5 {
+		t.Fatalf("idle for longer than the park delay, %d sessions still run %d goroutines; want them parked", n, got-base)
+	}
+	for i, c := range conns {
+		if r := c.cmd("PWD"); r.Code != 257 {
+			t.Fatalf("session %d after parking: %v", i, r)
+		}
+	}
+}
+
+// TestHotSessionsBounded checks that no more than ftp.HotMax sessions stay
+// on their goroutines between commands: the rest park at once.
+func TestHotSessionsBounded(t *testing.T) {
+	n := ftp.HotMax + 40
+	srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.MaxConnsPerIP = -1 }), parkAfter(time.Hour))
+	base := runtime.NumGoroutine()
+	conns := make([]*rawConn, n)
+	for i := range conns {
+		conns[i] = loggedIn(t, srv)
+		defer conns[i].Close()
+		conns[i].expect("NOOP", 200)
+	}
+	limit := base + ftp.HotMax + 10
+	if got := goroutinesAtMost(limit); got > limit {
+		t.Fatalf("%d idle sessions run %d goroutines; want at most %d hot ones and a few more", n, got-base, ftp.HotMax)
+	}
+	for i, c := range conns {
+		if r := c.cmd("NOOP"); r.Code != 200 {
+			t.Fatalf("session %d: %v", i, r)
+		}
+	}
+}
+
+// TestHotSessionParkMidLine checks that a park request that comes while
+// half a command line has arrived loses none of it.
+func TestHotSessionParkMidLine(t *testing.T) {
+	const after = 50 * time.Millisecond
+	srv := ftptest.NewServer(t, parkAfter(after))
+	c := loggedIn(t, srv)
+	c.expect("NOOP", 200)
+	c.sendBytes([]byte("NO"))
+	time.Sleep(4 * after) // the sweeper asks while "NO" waits for its end
+	c.sendBytes([]byte("OP\r\n"))
+	if r := c.read(); r.Code != 200 {
+		t.Fatalf("a line cut by a park request: got %v, want 200", r)
+	}
+	time.Sleep(4 * after) // parked now
+	c.expect("PWD", 257)
 }

@@ -155,11 +155,16 @@ type Server struct {
 	logs      logQueue
 	running   sync.WaitGroup // session goroutines and parked sessions
 
-	parkMu   sync.Mutex
-	parker   *parker // idle sessions without a goroutine; nil until one parks
-	noPark   bool    // the platform cannot park, or the server has closed
-	failures loginFailures
-	uploads  map[uploadKey]struct{}
+	parkMu sync.Mutex
+	parker *parker // idle sessions without a goroutine; nil until one parks
+	noPark bool    // the platform cannot park, or the server has closed
+	// hot holds the sessions waiting for their next command on their
+	// goroutine before they park (see hot.go); parkAfter is how long they
+	// wait (0: defaultParkAfter; negative: they park at once).
+	hot       hotSet
+	parkAfter time.Duration
+	failures  loginFailures
+	uploads   map[uploadKey]struct{}
 	// downloads counts the zero-copy downloads running, whose share of
 	// sendQueueBudget each takes (see sendLowWater).
 	downloads atomic.Int32
@@ -441,8 +446,10 @@ func (srv *Server) unpark(s *session) {
 	}
 }
 
-// stopParker ends the parker's goroutine once the sessions are gone.
+// stopParker ends the parker's goroutine, and the hot sessions' sweeper,
+// once the sessions are gone.
 func (srv *Server) stopParker() {
+	srv.hot.close()
 	srv.parkMu.Lock()
 	p := srv.parker
 	srv.parker, srv.noPark = nil, true

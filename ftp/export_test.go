@@ -1,0 +1,16 @@
+package ftp
+
+import "time"
+
+// SetParkAfter sets how long a logged-in session waits for its next
+// command on its goroutine before it parks; zero or less parks at once,
+// as the parker's own tests need. Call it before the server starts.
+func SetParkAfter(srv *Server, d time.Duration) {
+	if d == 0 {
+		d = -1
+	}
+	srv.parkAfter = d
+}
+
+// HotMax is how many sessions may wait on their goroutines at once.
+const HotMax = hotMax
