@@ -2,7 +2,6 @@ package ftp
 
 import (
 	"errors"
-	"net"
 	"sync"
 	"time"
 )
@@ -57,19 +56,14 @@ func (srv *Server) parkDelay() time.Duration {
 }
 
 // stayHot reports whether s, logged in and done with a command, waits
-// for the next one on its goroutine rather than parking: it must be
-// parkable later (a plain TCP control connection on a platform with a
-// parker) and the hot set must have room for it.
+// for the next one on its goroutine, which it does while the hot set has
+// room for it. A session that cannot park (a TLS control connection, or
+// a platform without a parker) sheds its goroutine's stack instead when
+// asked to park (see next): command handlers need deep stacks, a wait
+// does not.
 func (s *session) stayHot() bool {
 	h := &s.srv.hot
-	if s.srv.parkDelay() <= 0 || s.srv.idleParker() == nil {
-		return false
-	}
-	s.mu.Lock()
-	_, plain := s.conn.(*net.TCPConn)
-	s.mu.Unlock()
-	if !plain {
-		h.remove(s)
+	if s.srv.parkDelay() <= 0 {
 		return false
 	}
 	h.mu.Lock()
@@ -94,7 +88,7 @@ func (s *session) stayHot() bool {
 	return true
 }
 
-// remove takes s out of the set: it ends, or cannot stay hot.
+// remove takes s out of the set when it ends.
 func (h *hotSet) remove(s *session) {
 	h.mu.Lock()
 	delete(h.m, s)

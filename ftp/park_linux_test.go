@@ -27,11 +27,6 @@ var parkModes = []struct {
 	{"hot", time.Hour},
 }
 
-// parkAfter configures how long sessions stay hot before they park.
-func parkAfter(d time.Duration) ftptest.Option {
-	return configure(func(s *ftp.Server) { ftp.SetParkAfter(s, d) })
-}
-
 // goroutinesAtMost waits until the process runs at most n goroutines and
 // returns the last count.
 func goroutinesAtMost(n int) int {

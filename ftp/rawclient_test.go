@@ -439,6 +439,12 @@ func configure(f func(*ftp.Server)) ftptest.Option {
 	return func(s *ftptest.Server) { f(s.FTP) }
 }
 
+// parkAfter configures how long logged-in sessions stay hot (on their
+// goroutine) before they park; zero or less parks at once.
+func parkAfter(d time.Duration) ftptest.Option {
+	return configure(func(s *ftp.Server) { ftp.SetParkAfter(s, d) })
+}
+
 // loggedIn dials srv and logs in as ftptest.User.
 func loggedIn(t testing.TB, srv *ftptest.Server) *rawConn {
 	t.Helper()

@@ -179,10 +179,10 @@ func (s *session) next() {
 		if err == errParkRequested {
 			// The idle timeout counts from when the wait began, which
 			// readLine armed for; parking now must not move it.
-			if s.tryPark(time.Time{}) {
-				return
+			if !s.tryPark(time.Time{}) {
+				s.continueOnFreshStack()
 			}
-			continue
+			return
 		}
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {

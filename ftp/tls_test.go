@@ -977,3 +977,23 @@ func TestTLSGetConfigForClient(t *testing.T) {
 		}
 	})
 }
+
+// TestTLSControlHotSession checks a TLS control connection across the
+// hot sessions' park request, which cannot park it: the session goes on
+// on a fresh goroutine, whole lines and a line cut in two alike.
+func TestTLSControlHotSession(t *testing.T) {
+	const after = 50 * time.Millisecond
+	srv, _ := tlsTServer(t, nil, parkAfter(after))
+	c := tlsTDialExplicit(t, srv.Addr, tlsTClientConfig(t, false))
+	c.login(ftptest.User, ftptest.Password)
+	c.expect("NOOP", 200)
+	time.Sleep(4 * after) // asked to park
+	c.expect("PWD", 257)
+	c.sendBytes([]byte("NO"))
+	time.Sleep(4 * after) // asked again while half a line waits
+	c.sendBytes([]byte("OP\r\n"))
+	if r := c.read(); r.Code != 200 {
+		t.Fatalf("a line cut by a park request over TLS: got %v, want 200", r)
+	}
+	c.expect("QUIT", 221)
+}
