@@ -14,3 +14,10 @@ func SetParkAfter(srv *Server, d time.Duration) {
 
 // HotMax is how many sessions may wait on their goroutines at once.
 const HotMax = hotMax
+
+// HotCount returns how many sessions the hot set holds.
+func HotCount(srv *Server) int {
+	srv.hot.mu.Lock()
+	defer srv.hot.mu.Unlock()
+	return len(srv.hot.m)
+}

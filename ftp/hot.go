@@ -88,7 +88,7 @@ func (s *session) stayHot() bool {
 	return true
 }
 
-// remove takes s out of the set when it ends.
+// remove takes s out of the set: it ends, or parks.
 func (h *hotSet) remove(s *session) {
 	h.mu.Lock()
 	delete(h.m, s)

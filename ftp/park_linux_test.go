@@ -213,10 +213,17 @@ func TestHotSessionsParkWhenIdle(t *testing.T) {
 	if got := goroutinesAtMost(base + 5); got > base+5 {
 		t.Fatalf("idle for longer than the park delay, %d sessions still run %d goroutines; want them parked", n, got-base)
 	}
+	if got := ftp.HotCount(srv.FTP); got != 0 {
+		t.Errorf("%d parked sessions still hold places in the hot set", got)
+	}
 	for i, c := range conns {
 		if r := c.cmd("PWD"); r.Code != 257 {
 			t.Fatalf("session %d after parking: %v", i, r)
 		}
+	}
+	// A session joins the set just after its reply goes out.
+	if !waitUntil(rawTimeout, func() bool { return ftp.HotCount(srv.FTP) == n }) {
+		t.Errorf("after a command each, %d of %d sessions are hot", ftp.HotCount(srv.FTP), n)
 	}
 }
 

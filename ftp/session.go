@@ -177,8 +177,11 @@ func (s *session) next() {
 	for {
 		line, err := s.readLine()
 		if err == errParkRequested {
-			// The idle timeout counts from when the wait began, which
-			// readLine armed for; parking now must not move it.
+			// The sweeper took s out of the hot set, but a command may
+			// have put it back since: a parked session must not hold a
+			// place there. The idle timeout counts from when the wait
+			// began, which readLine armed for; parking must not move it.
+			s.srv.hot.remove(s)
 			if !s.tryPark(time.Time{}) {
 				s.continueOnFreshStack()
 			}
