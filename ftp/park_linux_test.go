@@ -201,12 +201,7 @@ func TestHotSessionsParkWhenIdle(t *testing.T) {
 	const n, after = 20, 200 * time.Millisecond
 	srv := ftptest.NewServer(t, parkAfter(after))
 	base := runtime.NumGoroutine()
-	conns := make([]*rawConn, n)
-	for i := range conns {
-		conns[i] = loggedIn(t, srv)
-		defer conns[i].Close()
-		conns[i].expect("NOOP", 200)
-	}
+	conns := openWithNOOP(t, srv, n)
 	if got := runtime.NumGoroutine() - base; got < n {
 		t.Errorf("just after a command, %d sessions run %d goroutines; want one each (hot)", n, got)
 	}
@@ -233,12 +228,7 @@ func TestHotSessionsBounded(t *testing.T) {
 	n := ftp.HotMax + 40
 	srv := ftptest.NewServer(t, configure(func(s *ftp.Server) { s.MaxConnsPerIP = -1 }), parkAfter(time.Hour))
 	base := runtime.NumGoroutine()
-	conns := make([]*rawConn, n)
-	for i := range conns {
-		conns[i] = loggedIn(t, srv)
-		defer conns[i].Close()
-		conns[i].expect("NOOP", 200)
-	}
+	conns := openWithNOOP(t, srv, n)
 	limit := base + ftp.HotMax + 10
 	if got := goroutinesAtMost(limit); got > limit {
 		t.Fatalf("%d idle sessions run %d goroutines; want at most %d hot ones and a few more", n, got-base, ftp.HotMax)
@@ -265,4 +255,17 @@ func TestHotSessionParkMidLine(t *testing.T) {
 	}
 	time.Sleep(4 * after) // parked now
 	c.expect("PWD", 257)
+}
+
+// openWithNOOP logs n sessions in to srv, each sending one NOOP, and
+// closes them when the test ends.
+func openWithNOOP(t *testing.T, srv *ftptest.Server, n int) []*rawConn {
+	t.Helper()
+	conns := make([]*rawConn, n)
+	for i := range conns {
+		conns[i] = loggedIn(t, srv)
+		t.Cleanup(func() { conns[i].Close() })
+		conns[i].expect("NOOP", 200)
+	}
+	return conns
 }
