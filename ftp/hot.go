@@ -13,18 +13,22 @@ import (
 // command, cost each round trip a hand-off: the parker's goroutine woke,
 // started a goroutine for the session, and the runtime woke an idle thread
 // to run it (runtime.wakep), on the core the client needs. perf stat, 2,000
-// sequential logins (connect, USER, PASS, QUIT) on 2 cores: 11.5 context
-// switches and 164 µs of server CPU per login parking at once, 8.1-9.0 and
-// 97-126 µs staying on the goroutine.
+// sequential logins (connect, USER, PASS, QUIT) on 2 cores, 4 runs each:
+// 10.5-11.6 context switches and 140-166 µs of server CPU per login
+// parking at once, 8.2-9.0 and 98-121 µs hot.
 //
 // At most hotMax sessions stay hot at once, so that a burst of thousands
 // of logins does not hold thousands of goroutine stacks: past that, a
 // session parks after each command as before. The stacks of the last hot
 // sessions stay with the process after they park: ftpbench, 1,000 idle
-// sessions opened at once, 2.87 KiB a session with 64 hot, 2.44 with none. One sweeper goroutine,
-// running only while some session is hot, parks those idle for parkAfter:
-// it expires the session's read deadline, and the session, finding its
-// read timed out with parkRequested set, restores the deadline and parks.
+// sessions opened at once, 2.79 KiB a session with 32 hot, 2.44 with none.
+//
+// One sweeper goroutine, running only while some session is hot, parks
+// those idle for parkAfter: it expires the session's read deadline, and
+// the session, finding its read timed out with parkRequested set, restores
+// the deadline and parks. A session that cannot park (TLS, or no parker on
+// this platform) moves to a fresh goroutine instead, shedding the deep
+// stack its commands grew.
 const (
 	hotMax = 32
 	// defaultParkAfter is how long a hot session waits for its next
@@ -46,8 +50,9 @@ type hotSet struct {
 	done    chan struct{} // closed when the running sweeper has returned
 }
 
-// parkDelay returns how long a hot session waits before it parks; zero
-// or less means it parks at once (tests set it, see export_test.go).
+// parkDelay returns how long a hot session waits before it parks: the
+// default unless a test set another (see export_test.go); a negative
+// delay means that sessions park at once.
 func (srv *Server) parkDelay() time.Duration {
 	if srv.parkAfter == 0 {
 		return defaultParkAfter
