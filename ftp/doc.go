@@ -11,7 +11,8 @@
 // symbolic link reaches outside it. Permissions use pyftpdlib's letters
 // ("elradfmwMT", see [Perm]). Binary transfers without TLS use sendfile
 // and splice. Set [Server.TLSConfig] for explicit FTPS (AUTH TLS) and use
-// [Server.ServeTLS] for implicit FTPS.
+// [Server.ServeTLS] for implicit FTPS. [Listen] makes a listener for
+// [Server.Serve] that sets the control connections' socket options once.
 //
 // Package ftptest starts a throw-away server for tests in one line.
 package ftp
