@@ -3,6 +3,7 @@ package ftp
 import (
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -12,7 +13,10 @@ import (
 // listening socket; net's own keepalive, set per connection, is off.
 var controlListenConfig = net.ListenConfig{
 	KeepAlive: -1,
-	Control: func(_, _ string, c syscall.RawConn) error {
+	Control: func(network, _ string, c syscall.RawConn) error {
+		if !strings.HasPrefix(network, "tcp") {
+			return nil // a Unix socket, say: the options are TCP's
+		}
 		var serr error
 		if err := c.Control(func(fd uintptr) { serr = setControlOptions(int(fd)) }); err != nil {
 			return err

@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -78,4 +79,14 @@ func TestUnitForeignListenerNotInherited(t *testing.T) {
 	if inheritUrgentInline(l) {
 		t.Error("inheritUrgentInline reports true for a listener from net.Listen")
 	}
+}
+
+// TestUnitListenUnixSocket checks that Listen, whose options are TCP's,
+// still listens on a Unix socket.
+func TestUnitListenUnixSocket(t *testing.T) {
+	l, err := Listen("unix", filepath.Join(t.TempDir(), "ftp.sock"))
+	if err != nil {
+		t.Fatalf("Listen on a Unix socket: %v", err)
+	}
+	l.Close()
 }
