@@ -198,7 +198,9 @@ func testParkShutdownAndClose(t *testing.T, after time.Duration) {
 // TestHotSessionsParkWhenIdle checks that sessions stay on their goroutine
 // after a command, park once idle for the park delay, and answer after.
 func TestHotSessionsParkWhenIdle(t *testing.T) {
-	const n, after = 20, 200 * time.Millisecond
+	// The delay leaves the logins time to finish before the first of them
+	// parks, even under the race detector on a loaded machine.
+	const n, after = 20, time.Second
 	srv := ftptest.NewServer(t, parkAfter(after))
 	base := runtime.NumGoroutine()
 	conns := openWithNOOP(t, srv, n)
