@@ -876,19 +876,19 @@ func TestTransferStallTimeout(t *testing.T) {
 			c.expect("NOOP", 200)
 		})
 		t.Run("slow STOR TYPE "+typ, func(t *testing.T) {
-			// 12 writes 100 ms apart: four stall periods in all, never one
+			// 24 writes 50 ms apart: four stall periods in all, never one
 			// without a byte.
 			c := dcLoginUser(t, srv)
 			c.expect("TYPE "+typ, 200)
 			conn := startSTOR(c, "STOR slow.bin")
 			var sent []byte
-			for i := range 12 {
+			for i := range 24 {
 				line := fmt.Appendf(nil, "line %02d\n", i)
 				if _, err := conn.Write(line); err != nil {
 					t.Fatal(err)
 				}
 				sent = append(sent, line...)
-				time.Sleep(stall / 3)
+				time.Sleep(stall / 6)
 			}
 			conn.Close()
 			c.expectReply(226)
