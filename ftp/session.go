@@ -179,10 +179,9 @@ func (s *session) next() {
 		if err == errParkRequested {
 			// The sweeper took s out of the hot set, but a command may
 			// have put it back since: a parked session must not hold a
-			// place there. The idle timeout counts from when the wait
-			// began, which readLine armed for; parking must not move it.
+			// place there.
 			s.srv.hot.remove(s)
-			if !s.tryPark(time.Time{}) {
+			if !s.tryPark() {
 				s.continueOnFreshStack()
 			}
 			return
@@ -205,7 +204,7 @@ func (s *session) next() {
 		if s.stayHot() {
 			continue
 		}
-		if s.tryPark(time.Now()) {
+		if s.tryPark() {
 			return
 		}
 		s.continueOnFreshStack()
@@ -220,9 +219,10 @@ func (s *session) next() {
 // PASS answer without a detour, and so do TLS control connections, whose
 // tls.Conn may hold decrypted input that epoll cannot see.
 //
-// now is when the wait for the next command began, from which the idle
-// timeout counts; zero means the deadline is armed for it already.
-func (s *session) tryPark(now time.Time) bool {
+// The parked wait keeps the deadline as it is: the reply to the last
+// command armed it (see send), or readLine did when the wait began, so
+// the idle timeout counts from then.
+func (s *session) tryPark() bool {
 	if s.acct == nil || s.r.Buffered() > 0 || s.transferring() {
 		return false
 	}
@@ -236,9 +236,6 @@ func (s *session) tryPark(now time.Time) bool {
 	s.idle = true // for Shutdown, which says goodbye to idle sessions
 	var deadline time.Time
 	if duration(s.srv.IdleTimeout, DefaultIdleTimeout) > 0 {
-		if !now.IsZero() {
-			s.armDeadline(now)
-		}
 		deadline = s.deadline
 	}
 	s.mu.Unlock()
