@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,7 +21,38 @@ type client struct {
 	conn    net.Conn
 	r       *bufio.Reader
 	timeout time.Duration
-	epsv    bool // passive mode: EPSV, else PASV
+	dialer  *net.Dialer // for passive data connections
+	local   netip.Addr  // the control connection's own address, where active mode listens
+	epsv    bool        // passive mode: EPSV, else PASV
+	active  bool        // data connections in active mode (PORT or EPRT), else passive
+	eprt    bool        // the next active IPv4 transfer uses EPRT, else PORT; they alternate
+	// tlsCfg, when set, makes every data connection a TLS client (PROT P)
+	// with the control connection's configuration, so that it can resume
+	// the control connection's session from its cache.
+	tlsCfg *tls.Config
+	// note, if set, is told how each data connection was opened: "PASV",
+	// "EPSV", "PORT" or "EPRT", then for TLS its version ("TLS 1.3"), and
+	// the version with " resumed" when it resumed a session.
+	note func(event string)
+}
+
+// connOptions say how a client connects.
+type connOptions struct {
+	timeout time.Duration // every dial, read and write
+	// from is the local address of its connections, control and data; the
+	// zero value lets the system pick.
+	from   netip.Addr
+	tls    bool   // AUTH TLS, PBSZ 0 and PROT P before USER; every data connection in TLS
+	maxTLS uint16 // the highest TLS version offered; 0 for crypto/tls's default
+}
+
+// dialer dials from o.from, within o.timeout.
+func (o connOptions) dialer() *net.Dialer {
+	d := &net.Dialer{Timeout: o.timeout}
+	if o.from.IsValid() {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(o.from, 0))
+	}
+	return d
 }
 
 // replyError is a reply other than the one expected.
@@ -42,12 +75,14 @@ func showLine(line string) string {
 }
 
 // dial connects to addr and reads the greeting.
-func dial(addr string, timeout time.Duration) (*client, error) {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+func dial(addr string, opt connOptions) (*client, error) {
+	d := opt.dialer()
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &client{conn: conn, r: bufio.NewReaderSize(conn, 4096), timeout: timeout, epsv: true}
+	local := conn.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+	c := &client{conn: conn, r: bufio.NewReaderSize(conn, 4096), timeout: opt.timeout, dialer: d, local: local, epsv: true}
 	if _, err := c.expect("", 220); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("greeting: %w", err)
@@ -55,11 +90,17 @@ func dial(addr string, timeout time.Duration) (*client, error) {
 	return c, nil
 }
 
-// login dials addr and logs in.
-func login(addr, user, pass string, timeout time.Duration) (*client, error) {
-	c, err := dial(addr, timeout)
+// login dials addr, secures the connection if opt says so, and logs in.
+func login(addr, user, pass string, opt connOptions) (*client, error) {
+	c, err := dial(addr, opt)
 	if err != nil {
 		return nil, err
+	}
+	if opt.tls {
+		if err := c.startTLS(addr, opt.maxTLS); err != nil {
+			c.close()
+			return nil, err
+		}
 	}
 	if _, err := c.expect("USER "+user, 331); err != nil {
 		c.close()
@@ -70,6 +111,49 @@ func login(addr, user, pass string, timeout time.Duration) (*client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// startTLS secures the control connection (AUTH TLS) and asks for
+// protected data connections (PBSZ 0, PROT P), as FileZilla and lftp do.
+func (c *client) startTLS(addr string, maxVersion uint16) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	cfg := &tls.Config{
+		// The soak checks transfers, not the PKI: the in-process engine
+		// and `ftpshare --tls` serve self-signed certificates that no
+		// system pool trusts, and a server under test is the one the
+		// caller named. So the certificate is not verified.
+		InsecureSkipVerify: true,
+		// ServerName is also the key of the session cache. Without it
+		// crypto/tls keys sessions by the remote address, whose port
+		// differs on every data connection, and they could never resume
+		// the control connection's session, which the server may require.
+		ServerName: host,
+		// One cache per control connection, shared by its data
+		// connections: each resumes this control connection's session.
+		ClientSessionCache: tls.NewLRUClientSessionCache(4),
+		MinVersion:         tls.VersionTLS12,
+		MaxVersion:         maxVersion,
+	}
+	if _, err := c.expect("AUTH TLS", 234); err != nil {
+		return err
+	}
+	tc := tls.Client(c.conn, cfg)
+	c.conn.SetDeadline(time.Now().Add(c.timeout))
+	if err := tc.Handshake(); err != nil {
+		return fmt.Errorf("AUTH TLS: handshake: %w", err)
+	}
+	c.conn.SetDeadline(time.Time{})
+	c.conn, c.r, c.tlsCfg = tc, bufio.NewReaderSize(tc, 4096), cfg
+	if _, err := c.expect("PBSZ 0", 200); err != nil {
+		return err
+	}
+	if _, err := c.expect("PROT P", 200); err != nil {
+		return err
+	}
+	return nil
 }
 
 func (c *client) close() { c.conn.Close() }
@@ -129,16 +213,47 @@ func (c *client) expect(line string, code int) (string, error) {
 	return text, nil
 }
 
+func (c *client) noteEvent(event string) {
+	if c.note != nil {
+		c.note(event)
+	}
+}
+
 var (
 	pasvRe = regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`)
 	epsvRe = regexp.MustCompile(`\(\|\|\|(\d+)\|\)`)
 )
 
-// data opens a passive data connection (EPSV or PASV, as c.epsv says).
-func (c *client) data() (net.Conn, error) {
+// dataChan is a data connection on its way: dialled already (passive
+// mode), or a listener waiting for the server (active mode). It opens
+// once the transfer command has its 150 reply.
+type dataChan struct {
+	verb string       // PASV, EPSV, PORT or EPRT
+	conn net.Conn     // the connection; dialled at once in passive mode
+	l    net.Listener // active mode: where the server connects
+}
+
+// close closes the connection and the listener, whichever are open.
+func (d *dataChan) close() {
+	if d.conn != nil {
+		d.conn.Close()
+	}
+	if d.l != nil {
+		d.l.Close()
+	}
+}
+
+// prepareData readies the data connection of the next transfer: passive
+// (EPSV or PASV, as c.epsv says) or active (PORT or EPRT, alternately).
+func (c *client) prepareData() (*dataChan, error) {
+	if c.active {
+		return c.prepareActive()
+	}
 	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
 	var addr string
+	verb := "PASV"
 	if c.epsv {
+		verb = "EPSV"
 		text, err := c.expect("EPSV", 229)
 		if err != nil {
 			return nil, err
@@ -161,11 +276,85 @@ func (c *client) data() (net.Conn, error) {
 		lo, _ := strconv.Atoi(m[6])
 		addr = net.JoinHostPort(strings.Join(m[1:5], "."), strconv.Itoa(hi<<8|lo))
 	}
-	d, err := net.DialTimeout("tcp", addr, c.timeout)
+	d, err := c.dialer.Dial("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial data %s: %w", addr, err)
 	}
-	return d, nil
+	return &dataChan{verb: verb, conn: d}, nil
+}
+
+// prepareActive listens on the control connection's own address, at a
+// port the system picks, and tells the server with PORT or EPRT.
+func (c *client) prepareActive() (*dataChan, error) {
+	l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(c.local, 0)))
+	if err != nil {
+		return nil, fmt.Errorf("active mode: listen: %w", err)
+	}
+	target := l.Addr().(*net.TCPAddr).AddrPort()
+	verb, arg := "EPRT", eprtArg(target)
+	if c.local.Is4() {
+		if !c.eprt {
+			verb, arg = "PORT", portArg(target)
+		}
+		c.eprt = !c.eprt
+	}
+	if _, err := c.expect(verb+" "+arg, 200); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return &dataChan{verb: verb, l: l}, nil
+}
+
+// portArg is the argument of PORT for an IPv4 address: h1,h2,h3,h4,p1,p2.
+func portArg(ap netip.AddrPort) string {
+	a := ap.Addr().As4()
+	return fmt.Sprintf("%d,%d,%d,%d,%d,%d", a[0], a[1], a[2], a[3], ap.Port()>>8, ap.Port()&0xff)
+}
+
+// eprtArg is the argument of EPRT (RFC 2428): |1|a.b.c.d|port| or
+// |2|ipv6|port|.
+func eprtArg(ap netip.AddrPort) string {
+	proto := "2"
+	if ap.Addr().Is4() {
+		proto = "1"
+	}
+	return "|" + proto + "|" + ap.Addr().String() + "|" + strconv.Itoa(int(ap.Port())) + "|"
+}
+
+// open finishes the data connection once the transfer command has had
+// its 150 reply: it accepts the server's connection in active mode, and
+// runs the TLS handshake when the data is protected.
+func (c *client) open(d *dataChan) (net.Conn, error) {
+	if d.l != nil {
+		l := d.l.(*net.TCPListener)
+		l.SetDeadline(time.Now().Add(c.timeout))
+		conn, err := l.Accept()
+		l.Close()
+		d.l = nil
+		if err != nil {
+			return nil, fmt.Errorf("%s: accept data connection: %w", d.verb, err)
+		}
+		d.conn = conn
+	}
+	c.noteEvent(d.verb)
+	if c.tlsCfg == nil {
+		return d.conn, nil
+	}
+	// The handshake comes after the 150: the server starts its side only
+	// then. A zero-byte transfer needs it explicit, as well.
+	tc := tls.Client(d.conn, c.tlsCfg)
+	d.conn = tc
+	tc.SetDeadline(time.Now().Add(c.timeout))
+	if err := tc.Handshake(); err != nil {
+		return nil, fmt.Errorf("%s: data connection: TLS handshake: %w", d.verb, err)
+	}
+	tc.SetDeadline(time.Time{})
+	cs := tc.ConnectionState()
+	c.noteEvent(tls.VersionName(cs.Version))
+	if cs.DidResume {
+		c.noteEvent(tls.VersionName(cs.Version) + " resumed")
+	}
+	return tc, nil
 }
 
 // deadlineConn renews a data connection's deadline on every read and
@@ -187,13 +376,17 @@ func (d deadlineConn) Write(b []byte) (int, error) {
 
 // download runs line (RETR, LIST, NLST) and copies the data to w.
 func (c *client) download(line string, w io.Writer) (int64, error) {
-	d, err := c.data()
+	dc, err := c.prepareData()
 	if err != nil {
 		return 0, err
 	}
-	defer d.Close()
+	defer dc.close()
 	if _, err := c.expect(line, 150); err != nil {
 		return 0, err
+	}
+	d, err := c.open(dc)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", line, err)
 	}
 	n, err := io.Copy(w, deadlineConn{d, c.timeout})
 	if err != nil {
@@ -208,18 +401,23 @@ func (c *client) download(line string, w io.Writer) (int64, error) {
 
 // upload runs line (STOR, APPE) with the data from r.
 func (c *client) upload(line string, r io.Reader) (int64, error) {
-	d, err := c.data()
+	dc, err := c.prepareData()
 	if err != nil {
 		return 0, err
 	}
-	defer d.Close()
+	defer dc.close()
 	if _, err := c.expect(line, 150); err != nil {
 		return 0, err
+	}
+	d, err := c.open(dc)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", line, err)
 	}
 	n, err := io.Copy(deadlineConn{d, c.timeout}, r)
 	if err != nil {
 		return n, fmt.Errorf("%s: data: %w", line, err)
 	}
+	// For TLS, Close sends close_notify first: the server's end of file.
 	if err := d.Close(); err != nil {
 		return n, fmt.Errorf("%s: close data: %w", line, err)
 	}

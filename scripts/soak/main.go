@@ -13,6 +13,34 @@
 // RMD, RNFR and RNTO, DELE and SIZE. Any unexpected reply, short transfer
 // or digest mismatch fails the run (exit status 1).
 //
+// By default data connections are passive (EPSV, and PASV one time in
+// four) and in the clear. Flags widen that:
+//
+//   - -tls: every client sends AUTH TLS, PBSZ 0 and PROT P before USER,
+//     and every data connection is TLS, resuming its control connection's
+//     session from a cache of its own, as FileZilla and lftp do (a quarter
+//     of the clients offer TLS 1.2 at most, the others TLS 1.3). The
+//     in-process engine then gets a self-signed certificate and requires
+//     TLS and session reuse; against -addr, start the server with FTPS
+//     (`ftpshare --tls --tls-session-reuse`, say).
+//   - -mode active: data connections in active mode. The client listens
+//     on its control connection's address and sends PORT and EPRT in turn
+//     (EPRT |2| over IPv6), then accepts the server's connection after
+//     the 150 reply. -mode mixed picks passive or active at random for
+//     each transfer; -mode pasv is the default.
+//   - -ascii: some files are text (printable lines ending in LF) and about
+//     half of their STOR, APPE and RETR go in TYPE A, with CRLF line ends
+//     on the wire, which the server must store as LF and send back as
+//     CRLF; the sha256 checks hold both forms to the byte.
+//
+// For example:
+//
+//	go run ./scripts/soak -tls -mode mixed -ascii -clients 50 -duration 60s
+//	go run ./scripts/soak -addr 127.0.0.1:2121 -user u -pass p -dir /srv/ftp/u -tls -mode active
+//
+// The report counts each operation and how the data connections opened
+// (EPSV, PASV, PORT, EPRT, TLS versions and resumptions, TYPE A).
+//
 // With -memprobe N it measures instead what idle sessions cost: it starts
 // the server in a child process (or uses -addr, with -pid for its memory),
 // samples login latency, opens N logged-in sessions, and reports the
@@ -23,17 +51,21 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/ftpshare/ftpshare/ftp"
+	"github.com/ftpshare/ftpshare/share"
 )
 
 func main() {
@@ -53,12 +85,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		maxSize  = fs.Int64("maxsize", 4<<20, "largest file or appended segment, in bytes")
 		seed     = fs.Uint64("seed", 0, "random seed (0: from the clock)")
 		timeout  = fs.Duration("timeout", 30*time.Second, "deadline of every read and write")
+		useTLS   = fs.Bool("tls", false, "FTPS: AUTH TLS, PBSZ 0 and PROT P on every control connection, TLS on every data connection (resuming the control connection's session)")
+		mode     = fs.String("mode", modePassive, "data connections: pasv (EPSV or PASV), active (PORT or EPRT), or mixed (either, at random per transfer)")
+		ascii    = fs.Bool("ascii", false, "some transfers of text files in TYPE A (CRLF on the wire, LF on disk)")
+		from     = fs.String("from", "", "the clients' own IP address (127.0.0.2, say, to keep their ports apart from the server's on loopback); empty lets the system pick")
 		memprobe = fs.Int("memprobe", 0, "instead of the soak, open this many idle sessions and report the server's RSS and login latency")
 		pid      = fs.Int("pid", 0, "with -addr and -memprobe: the server's process id, to read its RSS")
 		serve    = fs.Bool("serve", false, "only serve (used by -memprobe for its child process): print the address, stop when stdin closes")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	switch *mode {
+	case modePassive, modeActive, modeMixed:
+	default:
+		fmt.Fprintf(stderr, "soak: -mode %q: want pasv, active or mixed\n", *mode)
+		return 2
+	}
+	var fromIP netip.Addr
+	if *from != "" {
+		ip, err := netip.ParseAddr(*from)
+		if err != nil {
+			fmt.Fprintf(stderr, "soak: -from: %v\n", err)
+			return 2
+		}
+		fromIP = ip.Unmap()
 	}
 	if fs.NArg() > 0 || *clients < 1 || *duration <= 0 || *maxSize < 0 || *memprobe < 0 {
 		fmt.Fprintln(stderr, "soak: bad arguments; see -h")
@@ -88,6 +139,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg := &soakConfig{
 		addr: *addr, user: *user, pass: *pass, dir: *dir,
 		clients: *clients, duration: *duration, maxSize: *maxSize, seed: *seed, timeout: *timeout,
+		tls: *useTLS, mode: *mode, ascii: *ascii, from: fromIP,
 		progress: stderr,
 	}
 	if cfg.seed == 0 {
@@ -110,7 +162,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	})
 	defer watchdog.Stop()
 
-	fmt.Fprintf(stdout, "soak: %d clients for %v against %s (seed %d)\n", cfg.clients, cfg.duration, where, cfg.seed)
+	fmt.Fprintf(stdout, "soak: %d clients for %v against %s (seed %d; %s)\n", cfg.clients, cfg.duration, where, cfg.seed, cfg.describe())
 	rep, err := runSoak(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "soak:", err)
@@ -123,21 +175,56 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// describe says how the clients connect, for the report's first line.
+func (cfg *soakConfig) describe() string {
+	var s []string
+	if cfg.tls {
+		s = append(s, "FTPS")
+	} else {
+		s = append(s, "plain FTP")
+	}
+	s = append(s, cfg.mode+" data connections")
+	if cfg.ascii {
+		s = append(s, "some in TYPE A")
+	}
+	return strings.Join(s, ", ")
+}
+
 // startServer starts the engine on 127.0.0.1 for cfg.user, serving
-// cfg.dir (a new temporary directory if empty), and sets cfg.addr.
+// cfg.dir (a new temporary directory if empty), and sets cfg.addr. With
+// cfg.tls the engine has a self-signed certificate and requires TLS on
+// every connection, and session reuse on data connections.
 func startServer(cfg *soakConfig, logw io.Writer) (stop func(), err error) {
-	tmp := ""
+	var tmps []string
+	cleanup := func() {
+		for _, d := range tmps {
+			os.RemoveAll(d)
+		}
+	}
 	if cfg.dir == "" {
-		if tmp, err = os.MkdirTemp("", "soak-"); err != nil {
+		tmp, err := os.MkdirTemp("", "soak-")
+		if err != nil {
 			return nil, err
 		}
+		tmps = append(tmps, tmp)
 		cfg.dir = tmp
 	}
-	srv, l, err := newServer(cfg.user, cfg.pass, cfg.dir, logw)
-	if err != nil {
-		if tmp != "" {
-			os.RemoveAll(tmp)
+	var tlsCfg *tls.Config
+	if cfg.tls {
+		certDir, err := os.MkdirTemp("", "soak-cert-")
+		if err != nil {
+			cleanup()
+			return nil, err
 		}
+		tmps = append(tmps, certDir)
+		if tlsCfg, err = selfSignedTLS(certDir); err != nil {
+			cleanup()
+			return nil, err
+		}
+	}
+	srv, l, err := newServer(cfg.user, cfg.pass, cfg.dir, tlsCfg, logw)
+	if err != nil {
+		cleanup()
 		return nil, err
 	}
 	cfg.addr = l.Addr().String()
@@ -149,15 +236,27 @@ func startServer(cfg *soakConfig, logw io.Writer) (stop func(), err error) {
 		srv.Shutdown(ctx)
 		srv.Close()
 		<-done
-		if tmp != "" {
-			os.RemoveAll(tmp)
-		}
+		cleanup()
 	}, nil
 }
 
+// selfSignedTLS is the server's TLS configuration with the self-signed
+// certificate `ftpshare --tls` would make (share.SelfSignedCertificate),
+// kept in dir, for 127.0.0.1; it sets what share does for the binary.
+func selfSignedTLS(dir string) (*tls.Config, error) {
+	names := share.CertNames{DNS: []string{"localhost"}, IPs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}
+	cert, err := share.SelfSignedCertificate(dir, names, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("self-signed certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12}, nil
+}
+
 // newServer makes a server without connection limits (the soak and the
-// probe open many sessions from one address) for one user.
-func newServer(user, pass, dir string, logw io.Writer) (*ftp.Server, net.Listener, error) {
+// probe open many sessions from one address) for one user. With tlsCfg it
+// requires FTPS, and data connections that resume their control
+// connection's TLS session.
+func newServer(user, pass, dir string, tlsCfg *tls.Config, logw io.Writer) (*ftp.Server, net.Listener, error) {
 	users := ftp.NewUsers()
 	if err := users.Add(user, pass, dir, ftp.Permissions{Default: ftp.PermAll}); err != nil {
 		return nil, nil, err
@@ -169,6 +268,10 @@ func newServer(user, pass, dir string, logw io.Writer) (*ftp.Server, net.Listene
 		MaxLoginFailuresPerIP: -1,
 		IdleTimeout:           -1,
 		Logger:                slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	if tlsCfg != nil {
+		srv.TLSConfig = tlsCfg
+		srv.TLSControlRequired, srv.TLSDataRequired, srv.TLSSessionReuseRequired = true, true, true
 	}
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -185,7 +288,7 @@ func serveChild(user, pass string, stdout io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, l, err := newServer(user, pass, dir, os.Stderr)
+	srv, l, err := newServer(user, pass, dir, nil, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -216,6 +319,15 @@ func (r *soakReport) print(w io.Writer, cfg *soakConfig) {
 	secs := r.elapsed.Seconds()
 	fmt.Fprintf(w, "%d operations in %.1fs (%.0f/s); uploaded %s (%s/s), downloaded %s (%s/s)\n",
 		total, secs, float64(total)/secs, size(r.up), size(int64(float64(r.up)/secs)), size(r.down), size(int64(float64(r.down)/secs)))
+	var events []string
+	for _, e := range dataEvents {
+		if r.data[e] > 0 {
+			events = append(events, fmt.Sprintf("%s %d", e, r.data[e]))
+		}
+	}
+	if len(events) > 0 {
+		fmt.Fprintf(w, "data connections: %s\n", strings.Join(events, ", "))
+	}
 	how := "on disk"
 	if cfg.dir == "" {
 		how = "by RETR"

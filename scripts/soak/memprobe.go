@@ -118,7 +118,7 @@ func runProbe(cfg *probeConfig) (*probeReport, error) {
 				if i >= len(idle) {
 					return
 				}
-				c, err := login(cfg.addr, cfg.user, cfg.pass, cfg.timeout)
+				c, err := login(cfg.addr, cfg.user, cfg.pass, connOptions{timeout: cfg.timeout})
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -187,7 +187,7 @@ func sampleLogins(cfg *probeConfig, n int) (latency, error) {
 	var d []time.Duration
 	for range n {
 		t := time.Now()
-		c, err := login(cfg.addr, cfg.user, cfg.pass, cfg.timeout)
+		c, err := login(cfg.addr, cfg.user, cfg.pass, connOptions{timeout: cfg.timeout})
 		if err != nil {
 			return latency{}, err
 		}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"hash"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,18 +32,46 @@ type soakConfig struct {
 	seed     uint64
 	timeout  time.Duration // every read and write
 	progress io.Writer     // a line every few seconds; nil for none
+	// tls secures every control connection (AUTH TLS, PBSZ 0, PROT P) and
+	// every data connection, which resumes its control connection's TLS
+	// session. A quarter of the clients offer TLS 1.2 at most.
+	tls bool
+	// mode is how data connections open: modePassive (EPSV or PASV),
+	// modeActive (PORT or EPRT) or modeMixed (either, per transfer).
+	mode string
+	// ascii sends some transfers of text files in TYPE A.
+	ascii bool
+	// from is the clients' own address (zero: the system's choice). On
+	// loopback, another 127.0.0.0/8 address keeps the clients' ports out
+	// of the port space of the server's address, as on two machines.
+	from netip.Addr
+	// steps, if not 0, stops each client after that many operations (or
+	// at the end of the duration, whichever comes first).
+	steps int
 	// beforeCheck, if set, runs after the clients stop and before the
 	// final check (tests use it to damage a file).
 	beforeCheck func()
 }
 
+// Data connection modes.
+const (
+	modePassive = "pasv"   // EPSV, and PASV one time in four
+	modeActive  = "active" // PORT and EPRT in turn (IPv4), EPRT (IPv6)
+	modeMixed   = "mixed"  // passive or active, at random per transfer
+)
+
 // opNames are the operations, in the order the report lists them.
 var opNames = []string{"STOR", "RETR", "APPE", "REST+RETR", "NLST", "LIST", "MKD+RMD", "RNFR+RNTO", "DELE", "SIZE", "reconnect"}
+
+// dataEvents are how data connections opened, in the order the report
+// lists them (see client.note), and the transfers in TYPE A.
+var dataEvents = []string{"EPSV", "PASV", "PORT", "EPRT", "TLS 1.3", "TLS 1.3 resumed", "TLS 1.2", "TLS 1.2 resumed", "TYPE A"}
 
 // soakReport is the outcome of a soak.
 type soakReport struct {
 	elapsed    time.Duration
 	ops, fails map[string]int
+	data       map[string]int // counts of dataEvents
 	up, down   int64
 	errs       []string // the first failures, for the report
 	files      int      // files checked at the end
@@ -60,8 +90,16 @@ func (r *soakReport) ok() bool {
 type stats struct {
 	mu         sync.Mutex
 	ops, fails map[string]int
+	data       map[string]int
 	up, down   int64
 	errs       []string
+}
+
+// note counts a data connection event (see client.note).
+func (s *stats) note(event string) {
+	s.mu.Lock()
+	s.data[event]++
+	s.mu.Unlock()
 }
 
 func (s *stats) done(op string, up, down int64) {
@@ -113,7 +151,7 @@ func runSoak(ctx context.Context, cfg *soakConfig) (*soakReport, error) {
 		cfg.seed = uint64(time.Now().UnixNano())
 	}
 	run := strconv.FormatUint(cfg.seed%1_000_000, 36)
-	st := &stats{ops: map[string]int{}, fails: map[string]int{}}
+	st := &stats{ops: map[string]int{}, fails: map[string]int{}, data: map[string]int{}}
 	workers := make([]*worker, cfg.clients)
 	for i := range workers {
 		w := &worker{
@@ -153,7 +191,7 @@ func runSoak(ctx context.Context, cfg *soakConfig) (*soakReport, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
+			for n := 0; ctx.Err() == nil && (cfg.steps == 0 || n < cfg.steps); n++ {
 				w.step()
 			}
 			if w.c != nil {
@@ -167,7 +205,7 @@ func runSoak(ctx context.Context, cfg *soakConfig) (*soakReport, error) {
 	if cfg.beforeCheck != nil {
 		cfg.beforeCheck()
 	}
-	rep := &soakReport{elapsed: time.Since(start), ops: st.ops, fails: st.fails, up: st.up, down: st.down, errs: st.errs}
+	rep := &soakReport{elapsed: time.Since(start), ops: st.ops, fails: st.fails, data: st.data, up: st.up, down: st.down, errs: st.errs}
 	for _, w := range workers {
 		n, bad := w.verify()
 		rep.files += n
@@ -176,12 +214,24 @@ func runSoak(ctx context.Context, cfg *soakConfig) (*soakReport, error) {
 	return rep, nil
 }
 
+// connOptions is how the worker connects: with -tls, a quarter of the
+// workers offer TLS 1.2 at most, the others TLS 1.3.
+func (w *worker) connOptions() connOptions {
+	opt := connOptions{timeout: w.cfg.timeout, from: w.cfg.from, tls: w.cfg.tls}
+	if opt.tls && w.id%4 == 3 {
+		opt.maxTLS = tls.VersionTLS12
+	}
+	return opt
+}
+
 // connect logs in, and makes (first time) or enters the worker's directory.
 func (w *worker) connect(first bool) error {
-	c, err := login(w.cfg.addr, w.cfg.user, w.cfg.pass, w.cfg.timeout)
+	c, err := login(w.cfg.addr, w.cfg.user, w.cfg.pass, w.connOptions())
 	if err != nil {
 		return err
 	}
+	c.note = w.st.note
+	c.active = w.cfg.mode == modeActive
 	if first {
 		if _, err := c.expect("MKD "+w.dir, 257); err != nil {
 			c.close()
@@ -208,6 +258,9 @@ func (w *worker) step() {
 		w.st.done("reconnect", 0, 0)
 	}
 	w.c.epsv = w.rng.IntN(4) != 0
+	if w.cfg.mode == modeMixed {
+		w.c.active = w.rng.IntN(2) == 0
+	}
 	op, name := w.choose()
 	up, down, err := w.do(op, name)
 	if err != nil {
@@ -282,17 +335,21 @@ func (w *worker) do(op, name string) (up, down int64, err error) {
 	switch op {
 	case "STOR":
 		name = w.next("f")
-		rec := &fileRec{segs: []segment{{w.rng.Uint64(), w.newSize()}}}
+		text := w.cfg.ascii && w.rng.IntN(6) == 0
+		ascii := text && w.rng.IntN(2) == 0
+		rec := &fileRec{segs: []segment{{w.rng.Uint64(), w.newSize(), text}}}
 		w.lost[name] = true // until the 226
-		if up, err = c.upload("STOR "+name, rec.reader()); err != nil {
+		if up, err = w.upload("STOR "+name, rec.segs[0], ascii); err != nil {
 			return up, 0, err
 		}
 		delete(w.lost, name)
 		w.files[name] = rec
 	case "APPE":
 		rec := w.files[name]
-		seg := segment{w.rng.Uint64(), w.newSize()}
-		if up, err = c.upload("APPE "+name, seg.reader()); err != nil {
+		text := rec.text() // a text file stays text
+		ascii := w.cfg.ascii && text && w.rng.IntN(2) == 0
+		seg := segment{w.rng.Uint64(), w.newSize(), text}
+		if up, err = w.upload("APPE "+name, seg, ascii); err != nil {
 			return up, 0, err
 		}
 		rec.segs = append(rec.segs, seg)
@@ -304,6 +361,10 @@ func (w *worker) do(op, name string) (up, down int64, err error) {
 			if _, err := c.expect(fmt.Sprintf("REST %d", offset), 350); err != nil {
 				return 0, 0, err
 			}
+		}
+		if op == "RETR" && w.cfg.ascii && rec.text() && w.rng.IntN(2) == 0 {
+			down, err = w.retrASCII(name, rec)
+			return 0, down, err
 		}
 		h := sha256.New()
 		if down, err = c.download("RETR "+name, h); err != nil {
@@ -381,6 +442,51 @@ func (w *worker) do(op, name string) (up, down int64, err error) {
 
 func head(s []string) []string { return s[:min(len(s), 3)] }
 
+// upload runs line (STOR, APPE) with seg's bytes: as they are, or in
+// TYPE A with CRLF line ends, which the server stores as LF.
+func (w *worker) upload(line string, seg segment, ascii bool) (int64, error) {
+	if !ascii {
+		return w.c.upload(line, seg.reader())
+	}
+	var n int64
+	err := w.inASCII(func() (err error) {
+		n, err = w.c.upload(line, newCRLFReader(seg.reader()))
+		return err
+	})
+	return n, err
+}
+
+// retrASCII downloads a text file in TYPE A and checks that it comes with
+// CRLF line ends.
+func (w *worker) retrASCII(name string, rec *fileRec) (int64, error) {
+	h := sha256.New()
+	var n int64
+	err := w.inASCII(func() (err error) {
+		n, err = w.c.download("RETR "+name, h)
+		return err
+	})
+	if err != nil {
+		return n, err
+	}
+	if want, size := rec.asciiSum(); n != size || !bytes.Equal(h.Sum(nil), want[:]) {
+		return n, fmt.Errorf("RETR %s in TYPE A: %d bytes, sha256 %x; want %d bytes, %x", name, n, h.Sum(nil)[:8], size, want[:8])
+	}
+	return n, nil
+}
+
+// inASCII runs transfer in TYPE A, then returns to TYPE I.
+func (w *worker) inASCII(transfer func() error) error {
+	if _, err := w.c.expect("TYPE A", 200); err != nil {
+		return err
+	}
+	if err := transfer(); err != nil {
+		return err
+	}
+	w.st.note("TYPE A")
+	_, err := w.c.expect("TYPE I", 200)
+	return err
+}
+
 // verify checks the worker's files at the end: on disk when the
 // directory is known (every recorded file there with its sha256, and
 // nothing else), else by downloading each. It returns the files checked
@@ -417,7 +523,7 @@ func (w *worker) verify() (int, []string) {
 		}
 		return len(w.files), bad
 	}
-	c, err := login(w.cfg.addr, w.cfg.user, w.cfg.pass, w.cfg.timeout)
+	c, err := login(w.cfg.addr, w.cfg.user, w.cfg.pass, w.connOptions())
 	if err != nil {
 		return 0, []string{fmt.Sprintf("client %d: verify: %v", w.id, err)}
 	}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -40,6 +43,137 @@ func TestSoakShort(t *testing.T) {
 	}
 	if !rep.ok() || total < 20 || rep.files == 0 || rep.ops["RETR"] == 0 || rep.ops["APPE"] == 0 {
 		t.Errorf("soak: ok %v, %d operations, %d files checked", rep.ok(), total, rep.files)
+	}
+}
+
+// TestSoakModes runs short soaks over FTPS, in active mode, both, and
+// mixed with TYPE A: every operation succeeds, each kind runs, the data
+// connections open the way the mode says, and every TLS data connection
+// resumes its control connection's session (the engine requires it).
+func TestSoakModes(t *testing.T) {
+	tests := []struct {
+		name  string
+		tls   bool
+		mode  string
+		ascii bool
+		want  []string // data connection events that must occur
+		never []string // ... and that must not
+	}{
+		{name: "tls", tls: true, mode: modePassive,
+			want: []string{"EPSV", "PASV", "TLS 1.3", "TLS 1.2"}, never: []string{"PORT", "EPRT", "TYPE A"}},
+		{name: "active", mode: modeActive,
+			want: []string{"PORT", "EPRT"}, never: []string{"EPSV", "PASV", "TLS 1.3", "TLS 1.2"}},
+		{name: "tls+active", tls: true, mode: modeActive,
+			want: []string{"PORT", "EPRT", "TLS 1.3", "TLS 1.2"}, never: []string{"EPSV", "PASV"}},
+		{name: "tls+mixed+ascii", tls: true, mode: modeMixed, ascii: true,
+			want: []string{"EPSV", "PASV", "PORT", "EPRT", "TLS 1.3", "TLS 1.2", "TYPE A"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A fixed seed and number of steps make the mix of operations
+			// the same on every run; the duration only bounds a slow one.
+			cfg := &soakConfig{
+				user: "u", pass: "p", clients: 4, duration: 20 * time.Second, steps: 150,
+				maxSize: 128 << 10, seed: uint64(10 + i), timeout: 10 * time.Second,
+				tls: tt.tls, mode: tt.mode, ascii: tt.ascii,
+			}
+			testServer(t, cfg)
+			rep, err := runSoak(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			rep.print(&b, cfg)
+			t.Log("\n" + b.String())
+			if !rep.ok() || rep.files == 0 {
+				t.Errorf("soak failed: ok %v, %d files checked", rep.ok(), rep.files)
+			}
+			for _, op := range opNames {
+				if op != "reconnect" && rep.ops[op] == 0 {
+					t.Errorf("no %s done", op)
+				}
+			}
+			for _, e := range tt.want {
+				if rep.data[e] == 0 {
+					t.Errorf("no data connection with %s", e)
+				}
+			}
+			for _, e := range tt.never {
+				if rep.data[e] != 0 {
+					t.Errorf("%d data connections with %s, want none", rep.data[e], e)
+				}
+			}
+			for _, v := range []string{"TLS 1.2", "TLS 1.3"} {
+				if rep.data[v+" resumed"] != rep.data[v] {
+					t.Errorf("%d of %d %s data connections resumed, want all", rep.data[v+" resumed"], rep.data[v], v)
+				}
+			}
+		})
+	}
+}
+
+// TestDataArgs checks the PORT and EPRT arguments the client sends.
+func TestDataArgs(t *testing.T) {
+	tests := []struct {
+		addr       string
+		port, eprt string
+	}{
+		{"127.0.0.1:2121", "127,0,0,1,8,73", "|1|127.0.0.1|2121|"},
+		{"192.168.1.20:65535", "192,168,1,20,255,255", "|1|192.168.1.20|65535|"},
+		{"10.0.0.1:1024", "10,0,0,1,4,0", "|1|10.0.0.1|1024|"},
+		{"[::1]:40000", "", "|2|::1|40000|"},
+		{"[2001:db8::7]:50001", "", "|2|2001:db8::7|50001|"},
+	}
+	for _, tt := range tests {
+		ap := netip.MustParseAddrPort(tt.addr)
+		if tt.port != "" {
+			if got := portArg(ap); got != tt.port {
+				t.Errorf("portArg(%s) = %q, want %q", tt.addr, got, tt.port)
+			}
+		}
+		if got := eprtArg(ap); got != tt.eprt {
+			t.Errorf("eprtArg(%s) = %q, want %q", tt.addr, got, tt.eprt)
+		}
+	}
+}
+
+// TestText checks text segments (printable ASCII and LF only) and their
+// TYPE A form (CRLF line ends), across reads of every size.
+func TestText(t *testing.T) {
+	rec := &fileRec{segs: []segment{{1, 100 << 10, true}, {2, 0, true}, {3, 7, true}}}
+	disk, err := io.ReadAll(rec.reader())
+	if err != nil || len(disk) != 100<<10+7 {
+		t.Fatalf("text file: %d bytes, %v", len(disk), err)
+	}
+	if i := bytes.IndexFunc(disk, func(r rune) bool { return r != '\n' && (r < ' ' || r > '~') }); i >= 0 {
+		t.Fatalf("byte %d of a text file is %q", i, disk[i])
+	}
+	lines := bytes.Count(disk, []byte("\n"))
+	if lines < 1000 {
+		t.Fatalf("%d lines in %d bytes of text", lines, len(disk))
+	}
+	want := bytes.ReplaceAll(disk, []byte("\n"), []byte("\r\n"))
+	for _, chunk := range []int{1, 2, 3, 4096, 1 << 20} {
+		var got bytes.Buffer
+		r := newCRLFReader(rec.reader())
+		buf := make([]byte, chunk)
+		for {
+			n, err := r.Read(buf)
+			got.Write(buf[:n])
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("reads of %d: TYPE A form of %d bytes differs from the %d wanted", chunk, got.Len(), len(want))
+		}
+	}
+	sum, n := rec.asciiSum()
+	if wantSum := sha256.Sum256(want); n != int64(len(want)) || sum != wantSum {
+		t.Errorf("asciiSum = %x, %d; want %x, %d", sum[:8], n, wantSum[:8], len(want))
 	}
 }
 
