@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -286,7 +289,7 @@ func (c *client) prepareData() (*dataChan, error) {
 // prepareActive listens on the control connection's own address, at a
 // port the system picks, and tells the server with PORT or EPRT.
 func (c *client) prepareActive() (*dataChan, error) {
-	l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(c.local, 0)))
+	l, err := listenActive(c.local)
 	if err != nil {
 		return nil, fmt.Errorf("active mode: listen: %w", err)
 	}
@@ -303,6 +306,43 @@ func (c *client) prepareActive() (*dataChan, error) {
 		return nil, err
 	}
 	return &dataChan{verb: verb, l: l}, nil
+}
+
+// listenActive listens on ip at a port the system picks. When it finds
+// none (EADDRINUSE), it tries random ports of the ephemeral range: on
+// loopback the clients and the server share the ports of one address,
+// and after tens of thousands of data connections a minute every port
+// has a socket in TIME_WAIT, which the system's pick avoids but a named
+// port may take over (net sets SO_REUSEADDR). A soak of 50 clients in
+// active mode failed so within the minute.
+func listenActive(ip netip.Addr) (*net.TCPListener, error) {
+	l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+		return l, err
+	}
+	lo, hi := ephemeralPorts()
+	for range 64 {
+		port := uint16(lo + rand.IntN(hi-lo+1))
+		if l, perr := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, port))); perr == nil {
+			return l, nil
+		}
+	}
+	return nil, err
+}
+
+// ephemeralPorts returns the range the system picks ports from: Linux's
+// setting, else the IANA range that BSDs, macOS and Windows use.
+func ephemeralPorts() (lo, hi int) {
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			lo, err1 := strconv.Atoi(f[0])
+			hi, err2 := strconv.Atoi(f[1])
+			if err1 == nil && err2 == nil && 1024 <= lo && lo <= hi && hi <= 65535 {
+				return lo, hi
+			}
+		}
+	}
+	return 49152, 65535
 }
 
 // portArg is the argument of PORT for an IPv4 address: h1,h2,h3,h4,p1,p2.
@@ -326,13 +366,11 @@ func eprtArg(ap netip.AddrPort) string {
 // runs the TLS handshake when the data is protected.
 func (c *client) open(d *dataChan) (net.Conn, error) {
 	if d.l != nil {
-		l := d.l.(*net.TCPListener)
-		l.SetDeadline(time.Now().Add(c.timeout))
-		conn, err := l.Accept()
-		l.Close()
+		conn, err := c.accept(d.l.(*net.TCPListener))
+		d.l.Close()
 		d.l = nil
 		if err != nil {
-			return nil, fmt.Errorf("%s: accept data connection: %w", d.verb, err)
+			return nil, fmt.Errorf("%s: %w", d.verb, err)
 		}
 		d.conn = conn
 	}
@@ -355,6 +393,47 @@ func (c *client) open(d *dataChan) (net.Conn, error) {
 		c.noteEvent(tls.VersionName(cs.Version) + " resumed")
 	}
 	return tc, nil
+}
+
+// accept waits for the server's data connection on l, within the
+// client's timeout. A reply on the control connection before it (a 425
+// when the server could not connect) ends the wait at once, with the
+// reply as the error.
+func (c *client) accept(l *net.TCPListener) (net.Conn, error) {
+	deadline := time.Now().Add(c.timeout)
+	for {
+		l.SetDeadline(time.Now().Add(min(time.Until(deadline), 20*time.Millisecond)))
+		conn, err := l.Accept()
+		if err == nil {
+			return conn, nil
+		}
+		if !isTimeout(err) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("accept data connection: %w", err)
+		}
+		// A read that times out leaves the connection usable, TLS too.
+		c.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+		switch _, err := c.r.Peek(1); {
+		case err == nil:
+			// The reply may be the 226 of a transfer done already: its
+			// connection then waits in the queue.
+			l.SetDeadline(time.Now().Add(100 * time.Millisecond))
+			if conn, err := l.Accept(); err == nil {
+				return conn, nil
+			}
+			code, text, err := c.readReply()
+			if err != nil {
+				return nil, fmt.Errorf("no data connection, and the reply: %w", err)
+			}
+			return nil, fmt.Errorf("no data connection; the server replied %d %s", code, text)
+		case !isTimeout(err):
+			return nil, fmt.Errorf("no data connection, and the control connection failed: %w", err)
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // deadlineConn renews a data connection's deadline on every read and

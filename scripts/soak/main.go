@@ -32,6 +32,10 @@
 //     half of their STOR, APPE and RETR go in TYPE A, with CRLF line ends
 //     on the wire, which the server must store as LF and send back as
 //     CRLF; the sha256 checks hold both forms to the byte.
+//   - -from IP: the clients' own address. On loopback the clients and the
+//     server otherwise share the ports of 127.0.0.1, and tens of thousands
+//     of data connections a minute leave every one in TIME_WAIT; -from
+//     127.0.0.2 (Linux) keeps the two apart, as on two machines.
 //
 // For example:
 //

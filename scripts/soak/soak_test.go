@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -134,6 +136,83 @@ func TestDataArgs(t *testing.T) {
 		if got := eprtArg(ap); got != tt.eprt {
 			t.Errorf("eprtArg(%s) = %q, want %q", tt.addr, got, tt.eprt)
 		}
+	}
+}
+
+// TestAcceptActive checks the wait for the server's data connection in
+// active mode: a connection is taken, even one the server has finished
+// with (its 226 already sent), and a reply instead of a connection (425)
+// ends the wait at once.
+func TestAcceptActive(t *testing.T) {
+	tests := []struct {
+		name    string
+		connect bool   // the server connects to the listener
+		reply   string // then replies on the control connection
+		wantErr string // "" wants the data connection
+	}{
+		{name: "connection", connect: true},
+		{name: "connection and 226 at once", connect: true, reply: "226 Transfer complete."},
+		{name: "425 instead", reply: "425 Can't open data connection.", wantErr: "the server replied 425"},
+		{name: "nothing", wantErr: "i/o timeout"}, // after the client's timeout
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctl, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ctl.Close()
+			conn, err := net.DialTimeout("tcp", ctl.Addr().String(), time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			srv, err := ctl.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			timeout := 5 * time.Second
+			if tt.name == "nothing" {
+				timeout = 300 * time.Millisecond
+			}
+			c := &client{conn: conn, r: bufio.NewReader(conn), timeout: timeout}
+			l, err := listenActive(netip.MustParseAddr("127.0.0.1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if tt.connect {
+				d, err := net.DialTimeout("tcp", l.Addr().String(), time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer d.Close()
+			}
+			if tt.reply != "" {
+				io.WriteString(srv, tt.reply+"\r\n")
+				time.Sleep(50 * time.Millisecond) // the reply comes first
+			}
+			start := time.Now()
+			d, err := c.accept(l)
+			if d != nil {
+				d.Close()
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("accept: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("accept: %v, want an error with %q", err, tt.wantErr)
+			case tt.reply != "" && time.Since(start) > timeout/2:
+				t.Errorf("accept took %v to see the reply", time.Since(start))
+			}
+			if tt.reply != "" && tt.wantErr == "" {
+				// The reply stays for the transfer to read.
+				if text, err := c.expect("", 226); err != nil {
+					t.Errorf("the 226 after the transfer: %q, %v", text, err)
+				}
+			}
+		})
 	}
 }
 
