@@ -536,6 +536,46 @@ func TestDataActiveRefusals(t *testing.T) {
 	}
 }
 
+// TestDataActiveFromControlAddress checks that an active-mode data
+// connection leaves from the address the client's control connection
+// reached, not from whatever address the route would pick: a client (or
+// its firewall) expects the data from the server it talks to. The server
+// listens on 127.0.0.3; the kernel's own choice for a connection to
+// 127.0.0.1 would be 127.0.0.1.
+func TestDataActiveFromControlAddress(t *testing.T) {
+	t.Parallel()
+	srv := ftptest.NewServer(t, ftptest.WithListen(func(network, _ string) (net.Listener, error) {
+		return ftp.Listen(network, "127.0.0.3:0")
+	}))
+	dcWriteFile(t, srv.Dir, "f.txt", []byte("from the control address"))
+	c := dcLoginUser(t, srv)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, mode := range []dcMode{dcPORT, dcEPRT} {
+		c.expect(dcActiveCmd(mode, netip.MustParseAddrPort(ln.Addr().String())), 200)
+		c.expect("RETR f.txt", 150)
+		ln.(*net.TCPListener).SetDeadline(time.Now().Add(dcTimeout))
+		conn, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(dcTimeout))
+		from := conn.RemoteAddr().(*net.TCPAddr)
+		b, err := io.ReadAll(conn)
+		conn.Close()
+		if err != nil || string(b) != "from the control address" {
+			t.Fatalf("%s: RETR gave %q, %v", mode, b, err)
+		}
+		c.expectReply(226)
+		if !from.IP.Equal(net.IPv4(127, 0, 0, 3)) {
+			t.Errorf("%s: data connection from %v, want 127.0.0.3 (the control connection's address)", mode, from)
+		}
+	}
+}
+
 // TestDataActiveAllowed checks AllowForeignAddresses and
 // AllowPrivilegedPorts: the refused targets are then accepted and used.
 func TestDataActiveAllowed(t *testing.T) {

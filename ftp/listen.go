@@ -20,8 +20,10 @@ func Listen(network, address string) (net.Listener, error) {
 
 // dataListenConfig and dataDialer open data connections without TCP
 // keepalive: a data connection is never idle for long (StallTimeout ends
-// one that is), and net's default costs four system calls on each.
+// one that is), and net's default costs four system calls on each. The
+// dialer's control (see dataDialControl) lets an active-mode connection
+// bind the control connection's address without using up ports.
 var (
 	dataListenConfig = net.ListenConfig{KeepAlive: -1}
-	dataDialer       = net.Dialer{KeepAlive: -1}
+	dataDialer       = net.Dialer{KeepAlive: -1, Control: dataDialControl}
 )

@@ -1,6 +1,7 @@
 package ftp
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -70,4 +71,29 @@ func inheritUrgentInline(l net.Listener) bool {
 		return false
 	}
 	return gerr == nil && on == 1
+}
+
+// dataDialControl sets IP_BIND_ADDRESS_NO_PORT on an active-mode data
+// connection. Its dial binds the control connection's local address
+// (port 0) so that the data comes from the address the client talks to;
+// a plain bind must find a port no other socket holds, TIME_WAIT ones
+// included, and after a server has closed some 28,000 active-mode
+// connections within a minute there is none: 425 "bind: address already
+// in use" (scripts/soak -mode active, 50 clients, at 45 s). With the
+// option the port is chosen at connect(2), where only the whole pair of
+// addresses must be unique: 84,000 dials in a row then took 52 us each.
+func dataDialControl(network, _ string, c syscall.RawConn) error {
+	var serr error
+	if err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	}); err != nil {
+		return err
+	}
+	if errors.Is(serr, unix.ENOPROTOOPT) {
+		return nil // Linux before 4.2: the dial binds as it always did
+	}
+	if serr != nil {
+		return fmt.Errorf("setsockopt IP_BIND_ADDRESS_NO_PORT on %s: %w", network, serr)
+	}
+	return nil
 }

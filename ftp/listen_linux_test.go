@@ -90,3 +90,44 @@ func TestUnitListenUnixSocket(t *testing.T) {
 	}
 	l.Close()
 }
+
+// TestUnitDataDialerBindsNoPort checks that an active-mode data
+// connection, which binds the control connection's address before it
+// connects, asks Linux to choose its port at connect(2)
+// (IP_BIND_ADDRESS_NO_PORT), over IPv4 and IPv6, and still leaves from
+// that address.
+func TestUnitDataDialerBindsNoPort(t *testing.T) {
+	for _, ip := range []string{"127.0.0.1", "::1"} {
+		t.Run(ip, func(t *testing.T) {
+			l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+			if err != nil {
+				t.Skipf("no %s on this host: %v", ip, err)
+			}
+			defer l.Close()
+			d := dataDialer
+			d.Timeout = 5 * time.Second
+			d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+			c, err := d.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if got := c.LocalAddr().(*net.TCPAddr); !got.IP.Equal(net.ParseIP(ip)) || got.Port == 0 {
+				t.Errorf("dialed from %v, want %s and a port", got, ip)
+			}
+			rc, err := c.(*net.TCPConn).SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			on, gerr := 0, error(nil)
+			if err := rc.Control(func(fd uintptr) {
+				on, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if gerr != nil || on != 1 {
+				t.Errorf("IP_BIND_ADDRESS_NO_PORT = %d, %v; want 1", on, gerr)
+			}
+		})
+	}
+}

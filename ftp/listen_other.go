@@ -2,7 +2,10 @@
 
 package ftp
 
-import "net"
+import (
+	"net"
+	"syscall"
+)
 
 // controlListenConfig is net's default elsewhere: whether accepted
 // sockets inherit a listener's options varies by system.
@@ -11,3 +14,7 @@ var controlListenConfig net.ListenConfig
 // inheritUrgentInline reports false: keepUrgentInline sets the option on
 // each connection.
 func inheritUrgentInline(net.Listener) bool { return false }
+
+// dataDialControl does nothing elsewhere: the ports a bind before
+// connect(2) takes are a Linux finding (see listen_linux.go).
+func dataDialControl(string, string, syscall.RawConn) error { return nil }
