@@ -22,6 +22,7 @@ import (
 // hanging it.
 type client struct {
 	conn    net.Conn
+	raw     net.Conn // the TCP connection under conn (the same without TLS)
 	r       *bufio.Reader
 	timeout time.Duration
 	dialer  *net.Dialer // for passive data connections
@@ -85,7 +86,7 @@ func dial(addr string, opt connOptions) (*client, error) {
 		return nil, err
 	}
 	local := conn.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
-	c := &client{conn: conn, r: bufio.NewReaderSize(conn, 4096), timeout: opt.timeout, dialer: d, local: local, epsv: true}
+	c := &client{conn: conn, raw: conn, r: bufio.NewReaderSize(conn, 4096), timeout: opt.timeout, dialer: d, local: local, epsv: true}
 	if _, err := c.expect("", 220); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("greeting: %w", err)
@@ -161,6 +162,23 @@ func (c *client) startTLS(addr string, maxVersion uint16) error {
 
 func (c *client) close() { c.conn.Close() }
 
+// reset closes conn abruptly: with SO_LINGER 0 the kernel sends RST, as
+// for a client killed or cut off, where a plain close would send FIN,
+// which ends an upload as if it were whole.
+func reset(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+// send writes line on the control connection without reading a reply.
+func (c *client) send(line string) error {
+	c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	_, err := io.WriteString(c.conn, line+"\r\n")
+	return err
+}
+
 // readReply reads one reply, single or multi-line.
 func (c *client) readReply() (int, string, error) {
 	c.conn.SetReadDeadline(time.Now().Add(c.timeout))
@@ -197,7 +215,7 @@ func (c *client) readReply() (int, string, error) {
 func (c *client) cmd(line string) (int, string, error) {
 	if line != "" {
 		c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
-		if _, err := io.WriteString(c.conn, line+"\r\n"); err != nil {
+		if err := c.send(line); err != nil {
 			return 0, "", err
 		}
 	}
@@ -233,6 +251,7 @@ var (
 type dataChan struct {
 	verb string       // PASV, EPSV, PORT or EPRT
 	conn net.Conn     // the connection; dialled at once in passive mode
+	raw  net.Conn     // the TCP connection under conn, once open
 	l    net.Listener // active mode: where the server connects
 }
 
@@ -373,6 +392,7 @@ func (c *client) open(d *dataChan) (net.Conn, error) {
 		}
 		d.conn = conn
 	}
+	d.raw = d.conn
 	c.noteEvent(d.verb)
 	if c.tlsCfg == nil {
 		return d.conn, nil
@@ -452,20 +472,30 @@ func (d deadlineConn) Write(b []byte) (int, error) {
 	return d.Conn.Write(b)
 }
 
+// begin readies a data connection, sends line (a transfer command) and
+// opens the data connection after its 150 reply. The caller closes dc.
+func (c *client) begin(line string) (dc *dataChan, d net.Conn, err error) {
+	if dc, err = c.prepareData(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := c.expect(line, 150); err != nil {
+		dc.close()
+		return nil, nil, err
+	}
+	if d, err = c.open(dc); err != nil {
+		dc.close()
+		return nil, nil, fmt.Errorf("%s: %w", line, err)
+	}
+	return dc, d, nil
+}
+
 // download runs line (RETR, LIST, NLST) and copies the data to w.
 func (c *client) download(line string, w io.Writer) (int64, error) {
-	dc, err := c.prepareData()
+	dc, d, err := c.begin(line)
 	if err != nil {
 		return 0, err
 	}
 	defer dc.close()
-	if _, err := c.expect(line, 150); err != nil {
-		return 0, err
-	}
-	d, err := c.open(dc)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", line, err)
-	}
 	n, err := io.Copy(w, deadlineConn{d, c.timeout})
 	if err != nil {
 		return n, fmt.Errorf("%s: data: %w", line, err)
@@ -479,18 +509,11 @@ func (c *client) download(line string, w io.Writer) (int64, error) {
 
 // upload runs line (STOR, APPE) with the data from r.
 func (c *client) upload(line string, r io.Reader) (int64, error) {
-	dc, err := c.prepareData()
+	dc, d, err := c.begin(line)
 	if err != nil {
 		return 0, err
 	}
 	defer dc.close()
-	if _, err := c.expect(line, 150); err != nil {
-		return 0, err
-	}
-	d, err := c.open(dc)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", line, err)
-	}
 	n, err := io.Copy(deadlineConn{d, c.timeout}, r)
 	if err != nil {
 		return n, fmt.Errorf("%s: data: %w", line, err)

@@ -42,8 +42,42 @@
 //	go run ./scripts/soak -tls -mode mixed -ascii -clients 50 -duration 60s
 //	go run ./scripts/soak -addr 127.0.0.1:2121 -user u -pass p -dir /srv/ftp/u -tls -mode active
 //
+// With -chaos P, a share P of the STOR, APPE, RETR and LIST transfers
+// (in TYPE I) are interrupted at a random point, as real clients do, in
+// one of four ways chosen at random, and the exact replies of the engine
+// are checked:
+//
+//   - ABOR (with the Telnet IP and Synch before it, in band, one time in
+//     two): 426 from the transfer, then 226; a download the server had
+//     finished gets its 226 instead, then 225 (no transfer to abort) or
+//     226.
+//   - the data connection reset (RST, as a client killed or cut off):
+//     426; 226 for a download the server had finished.
+//   - the control and data connections reset together; the client then
+//     logs in again.
+//   - QUIT, the transfer carried on to its end: the engine answers QUIT
+//     only once the transfer has replied, so 226, then 221, then the
+//     connection closes; the file is whole and recorded.
+//
+// After an interrupted upload the client trusts nothing of the file: it
+// must be absent (STOR of a new name), or a prefix of the bytes sent
+// (STOR), or its old content followed by a prefix of the segment (APPE),
+// checked by RETR; then a STOR of the same name must succeed within 3s
+// (the engine refuses, 450, an upload of a name while another runs, so a
+// leaked upload lock would refuse it for ever).
+//
+// After the clients leave, the soak checks for leaks: the number of open
+// file descriptors of the server (Linux's /proc/PID/fd: the engine in
+// this process, or -pid with -addr) and, in process, the goroutines must
+// come back, within a few seconds, to within a small margin of their
+// counts before the clients came.
+//
+//	go run ./scripts/soak -clients 50 -duration 60s -chaos 0.1
+//	go run ./scripts/soak -addr 127.0.0.1:2121 -user u -pass p -dir /srv/ftp/u -pid 4242 -chaos 0.1
+//
 // The report counts each operation and how the data connections opened
-// (EPSV, PASV, PORT, EPRT, TLS versions and resumptions, TYPE A).
+// (EPSV, PASV, PORT, EPRT, TLS versions and resumptions, TYPE A), each
+// interruption, and the leak checks.
 //
 // With -memprobe N it measures instead what idle sessions cost: it starts
 // the server in a child process (or uses -addr, with -pid for its memory),
@@ -94,7 +128,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ascii    = fs.Bool("ascii", false, "some transfers of text files in TYPE A (CRLF on the wire, LF on disk)")
 		from     = fs.String("from", "", "the clients' own IP address (127.0.0.2, say, to keep their ports apart from the server's on loopback); empty lets the system pick")
 		memprobe = fs.Int("memprobe", 0, "instead of the soak, open this many idle sessions and report the server's RSS and login latency")
-		pid      = fs.Int("pid", 0, "with -addr and -memprobe: the server's process id, to read its RSS")
+		chaos    = fs.Float64("chaos", 0, "the share (0 to 1) of STOR, APPE, RETR and LIST interrupted mid-transfer: ABOR, data connection reset, control connection dropped, or QUIT")
+		pid      = fs.Int("pid", 0, "with -addr: the server's process id, to count its open files after the soak (Linux), or read its RSS (-memprobe)")
 		serve    = fs.Bool("serve", false, "only serve (used by -memprobe for its child process): print the address, stop when stdin closes")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -115,7 +150,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fromIP = ip.Unmap()
 	}
-	if fs.NArg() > 0 || *clients < 1 || *duration <= 0 || *maxSize < 0 || *memprobe < 0 {
+	if fs.NArg() > 0 || *clients < 1 || *duration <= 0 || *maxSize < 0 || *memprobe < 0 || *chaos < 0 || *chaos > 1 {
 		fmt.Fprintln(stderr, "soak: bad arguments; see -h")
 		return 2
 	}
@@ -143,8 +178,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg := &soakConfig{
 		addr: *addr, user: *user, pass: *pass, dir: *dir,
 		clients: *clients, duration: *duration, maxSize: *maxSize, seed: *seed, timeout: *timeout,
-		tls: *useTLS, mode: *mode, ascii: *ascii, from: fromIP,
+		tls: *useTLS, mode: *mode, ascii: *ascii, from: fromIP, chaos: *chaos,
 		progress: stderr,
+	}
+	if *pid > 0 && *addr != "" {
+		cfg.leak = &leakCheck{pid: *pid}
 	}
 	if cfg.seed == 0 {
 		cfg.seed = uint64(time.Now().UnixNano())
@@ -158,6 +196,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 		where = "the ftpshare engine in this process, at " + cfg.addr + ", serving " + cfg.dir
+		cfg.leak = &leakCheck{pid: os.Getpid(), goroutines: true}
 	}
 	// A last resort: a soak that outlives every deadline it set is stuck.
 	watchdog := time.AfterFunc(*duration+10**timeout+time.Minute, func() {
@@ -190,6 +229,9 @@ func (cfg *soakConfig) describe() string {
 	s = append(s, cfg.mode+" data connections")
 	if cfg.ascii {
 		s = append(s, "some in TYPE A")
+	}
+	if cfg.chaos > 0 {
+		s = append(s, fmt.Sprintf("%g of transfers interrupted", cfg.chaos))
 	}
 	return strings.Join(s, ", ")
 }
@@ -313,7 +355,7 @@ func serveChild(user, pass string, stdout io.Writer) error {
 func (r *soakReport) print(w io.Writer, cfg *soakConfig) {
 	fmt.Fprintf(w, "%-10s %8s %6s\n", "operation", "done", "failed")
 	total := 0
-	for _, op := range opNames {
+	for _, op := range append(opNames[:len(opNames):len(opNames)], chaosNames...) {
 		if r.ops[op] == 0 && r.fails[op] == 0 {
 			continue
 		}
@@ -337,6 +379,10 @@ func (r *soakReport) print(w io.Writer, cfg *soakConfig) {
 		how = "by RETR"
 	}
 	fmt.Fprintf(w, "checked %d files %s against their recorded sha256: %d mismatches\n", r.files, how, len(r.mismatches))
+	r.printChaos(w)
+	if r.leak != nil {
+		r.leak.print(w)
+	}
 	for _, e := range r.errs {
 		fmt.Fprintln(w, "  failure:", e)
 	}

@@ -48,6 +48,12 @@ type soakConfig struct {
 	// steps, if not 0, stops each client after that many operations (or
 	// at the end of the duration, whichever comes first).
 	steps int
+	// chaos is the share of STOR, APPE, RETR and LIST that are
+	// interrupted mid-transfer (see interrupt).
+	chaos float64
+	// leak, if set, checks the server's open files and goroutines after
+	// the run against before it (see leak.go).
+	leak *leakCheck
 	// beforeCheck, if set, runs after the clients stop and before the
 	// final check (tests use it to damage a file).
 	beforeCheck func()
@@ -76,6 +82,12 @@ type soakReport struct {
 	errs       []string // the first failures, for the report
 	files      int      // files checked at the end
 	mismatches []string
+	// -chaos: the slowest of each interruption, and the refusals of the
+	// STORs after an interrupted upload, with their longest wait.
+	slowest        map[string]time.Duration
+	reStoreRefused int
+	reStoreWait    time.Duration
+	leak           *leakReport // nil when not checked
 }
 
 func (r *soakReport) ok() bool {
@@ -83,7 +95,7 @@ func (r *soakReport) ok() bool {
 	for _, n := range r.fails {
 		total += n
 	}
-	return total == 0 && len(r.mismatches) == 0
+	return total == 0 && len(r.mismatches) == 0 && (r.leak == nil || r.leak.ok())
 }
 
 // stats collects the workers' counts.
@@ -93,6 +105,28 @@ type stats struct {
 	data       map[string]int
 	up, down   int64
 	errs       []string
+	slowest    map[string]time.Duration
+	refused    int
+	longest    time.Duration
+}
+
+// latency notes how long an interruption of kind took.
+func (s *stats) latency(kind string, d time.Duration) {
+	s.mu.Lock()
+	s.slowest[kind] = max(s.slowest[kind], d)
+	s.mu.Unlock()
+}
+
+// reStored notes a STOR after an interrupted upload, refused so many
+// times over wait before it went through.
+func (s *stats) reStored(refused int, wait time.Duration) {
+	s.mu.Lock()
+	s.ops["re-STOR"]++
+	s.refused += refused
+	if refused > 0 {
+		s.longest = max(s.longest, wait)
+	}
+	s.mu.Unlock()
 }
 
 // note counts a data connection event (see client.note).
@@ -151,7 +185,11 @@ func runSoak(ctx context.Context, cfg *soakConfig) (*soakReport, error) {
 		cfg.seed = uint64(time.Now().UnixNano())
 	}
 	run := strconv.FormatUint(cfg.seed%1_000_000, 36)
-	st := &stats{ops: map[string]int{}, fails: map[string]int{}, data: map[string]int{}}
+	st := &stats{ops: map[string]int{}, fails: map[string]int{}, data: map[string]int{}, slowest: map[string]time.Duration{}}
+	var base leakSample
+	if cfg.leak != nil {
+		base = cfg.leak.sample()
+	}
 	workers := make([]*worker, cfg.clients)
 	for i := range workers {
 		w := &worker{
@@ -205,11 +243,15 @@ func runSoak(ctx context.Context, cfg *soakConfig) (*soakReport, error) {
 	if cfg.beforeCheck != nil {
 		cfg.beforeCheck()
 	}
-	rep := &soakReport{elapsed: time.Since(start), ops: st.ops, fails: st.fails, data: st.data, up: st.up, down: st.down, errs: st.errs}
+	rep := &soakReport{elapsed: time.Since(start), ops: st.ops, fails: st.fails, data: st.data, up: st.up, down: st.down, errs: st.errs,
+		slowest: st.slowest, reStoreRefused: st.refused, reStoreWait: st.longest}
 	for _, w := range workers {
 		n, bad := w.verify()
 		rep.files += n
 		rep.mismatches = append(rep.mismatches, bad...)
+	}
+	if cfg.leak != nil {
+		rep.leak = cfg.leak.check(base)
 	}
 	return rep, nil
 }
@@ -262,6 +304,10 @@ func (w *worker) step() {
 		w.c.active = w.rng.IntN(2) == 0
 	}
 	op, name := w.choose()
+	if w.cfg.chaos > 0 && chaosOp(op) && w.rng.Float64() < w.cfg.chaos {
+		w.chaos(op, name)
+		return
+	}
 	up, down, err := w.do(op, name)
 	if err != nil {
 		w.st.fail(w.id, op, err)
@@ -274,6 +320,20 @@ func (w *worker) step() {
 		return
 	}
 	w.st.done(op, up, down)
+}
+
+// chaos runs op on name, interrupted (see interrupt).
+func (w *worker) chaos(op, name string) {
+	kind, up, down, err := w.interrupt(op, name)
+	if err != nil {
+		w.st.fail(w.id, kind, fmt.Errorf("%s: %w", op, err))
+		if w.c != nil {
+			w.c.close() // its state is unknown: start afresh
+			w.c = nil
+		}
+		return
+	}
+	w.st.done(kind, up, down)
 }
 
 // choose picks an operation, and the file it works on.
