@@ -124,7 +124,7 @@ func (w *worker) interrupt(op, name string) (kind string, up, down int64, err er
 	case chaosClose:
 		reset(dc.raw)
 		dc.close()
-		err = w.expectClosed(line, upload)
+		err = w.expectClosed(line, upload, dc.verb == "PORT" || dc.verb == "EPRT")
 	case chaosDrop:
 		reset(dc.raw)
 		reset(c.raw)
@@ -209,18 +209,29 @@ func (w *worker) abort(line, abortLine string, upload bool) error {
 }
 
 // expectClosed checks the reply to a transfer whose data connection the
-// client reset: 426, or 226 for a download the server had finished.
-func (w *worker) expectClosed(line string, upload bool) error {
+// client reset: 426, or 226 for a download the server had finished. In
+// active mode the reset may come before the server's connect(2) has
+// seen its connection established, and the server then fails to open it
+// (425): the client's accept returns as soon as the kernel completes the
+// handshake.
+func (w *worker) expectClosed(line string, upload, active bool) error {
 	code, text, err := w.c.readReply()
 	if err != nil {
 		return fmt.Errorf("%s with its data connection reset: %w", line, err)
 	}
-	if code != 426 && (upload || code != 226) {
-		or := ""
+	switch {
+	case code == 426:
+	case code == 226 && !upload:
+	case code == 425 && active:
+	default:
+		want := "426"
 		if !upload {
-			or = " or 226"
+			want += " or 226"
 		}
-		return fmt.Errorf("%s with its data connection reset: got %d %s, want 426%s", line, code, text, or)
+		if active {
+			want += " or 425"
+		}
+		return fmt.Errorf("%s with its data connection reset: got %d %s, want %s", line, code, text, want)
 	}
 	if _, err := w.c.expect("NOOP", 200); err != nil {
 		return fmt.Errorf("after %s with its data connection reset: %w", line, err)

@@ -25,8 +25,9 @@ const (
 // /proc/PID/fd) and, for a server in this process, its goroutines after a
 // run with before it.
 type leakCheck struct {
-	pid        int  // the server's process
-	goroutines bool // the server runs in this process: count goroutines too
+	pid        int           // the server's process
+	goroutines bool          // the server runs in this process: count goroutines too
+	settle     time.Duration // the longest wait for the counts to come back; 0 for leakSettle
 }
 
 // leakSample is one count; -1 where unknown.
@@ -84,13 +85,17 @@ func (r *leakReport) checked() bool { return r.before.fds >= 0 || r.before.gorou
 // in a pool, closed only when it is collected.
 func (l *leakCheck) check(base leakSample) *leakReport {
 	r := &leakReport{before: base, pid: l.pid}
+	settle := l.settle
+	if settle == 0 {
+		settle = leakSettle
+	}
 	start := time.Now()
 	for {
 		if l.goroutines {
 			runtime.GC()
 		}
 		r.after, r.waited = l.sample(), time.Since(start)
-		if r.ok() || r.waited > leakSettle {
+		if r.ok() || r.waited > settle {
 			return r
 		}
 		time.Sleep(100 * time.Millisecond)

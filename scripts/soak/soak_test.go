@@ -303,3 +303,110 @@ func TestProbeSmall(t *testing.T) {
 		t.Errorf("probe: %+v", rep)
 	}
 }
+
+// TestSoakChaos runs short soaks with a third of the transfers
+// interrupted, in the clear and over FTPS (active and passive mixed):
+// every interruption gets the replies the engine documents, each kind
+// happens, files whose upload was interrupted are stored again, and the
+// engine, in this process, holds no more descriptors or goroutines after
+// the clients leave than before they came.
+func TestSoakChaos(t *testing.T) {
+	for i, useTLS := range []bool{false, true} {
+		name := "plain"
+		if useTLS {
+			name = "tls"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := &soakConfig{
+				user: "u", pass: "p", clients: 4, duration: 20 * time.Second, steps: 150,
+				maxSize: 256 << 10, seed: uint64(20 + i), timeout: 10 * time.Second,
+				tls: useTLS, mode: modeMixed, chaos: 0.3,
+			}
+			testServer(t, cfg)
+			cfg.leak = &leakCheck{pid: os.Getpid(), goroutines: true}
+			rep, err := runSoak(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			rep.print(&b, cfg)
+			t.Log("\n" + b.String())
+			if !rep.ok() || rep.files == 0 {
+				t.Errorf("soak failed: ok %v, %d files checked", rep.ok(), rep.files)
+			}
+			for _, k := range chaosNames {
+				if rep.ops[k] == 0 {
+					t.Errorf("no %s done", k)
+				}
+			}
+			switch {
+			case rep.leak == nil:
+				t.Error("no leak check")
+			case runtime.GOOS == "linux" && rep.leak.before.fds < 0:
+				t.Error("descriptors not counted")
+			case rep.leak.before.goroutines < 0 || !rep.leak.ok():
+				t.Errorf("leak check: %+v", rep.leak)
+			}
+		})
+	}
+}
+
+// TestLeakCheck checks that the leak check sees descriptors and
+// goroutines left open, and passes once they are gone.
+func TestLeakCheck(t *testing.T) {
+	if countFDs(os.Getpid()) < 0 {
+		t.Skip("no /proc/self/fd")
+	}
+	l := &leakCheck{pid: os.Getpid(), goroutines: true, settle: 200 * time.Millisecond}
+	base := l.sample()
+	var files []*os.File
+	for range fdMargin + 3 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	stop := make(chan struct{})
+	for range goroutineMargin + 3 {
+		go func() { <-stop }()
+	}
+	r := l.check(base)
+	if r.ok() || !r.fdsLeaked() || !r.goroutinesLeaked() {
+		t.Errorf("%d files and %d goroutines left: check %+v passed", len(files), goroutineMargin+3, r)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	close(stop)
+	if r := l.check(base); !r.ok() {
+		t.Errorf("all closed: check %+v failed", r)
+	}
+}
+
+// TestPrefixWriter checks the comparison of partial data with what was
+// stored.
+func TestPrefixWriter(t *testing.T) {
+	seg := segment{7, 100 << 10, false}
+	data, _ := io.ReadAll(seg.reader())
+	p := &prefixWriter{want: seg.reader()}
+	if _, err := p.Write(data[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Clone(data[1001:5000]) // the comparison went on at 1000
+	if _, err := p.Write(bad); err == nil || !strings.Contains(err.Error(), "byte 1000 ") {
+		t.Errorf("a skipped byte: %v", err)
+	}
+	p = &prefixWriter{want: seg.reader()}
+	if _, err := p.Write(data[:1000]); err != nil || p.atEnd() == nil {
+		t.Errorf("1000 bytes of 100 KiB: %v, and at the end", err)
+	}
+	p = &prefixWriter{want: seg.reader()}
+	if _, err := p.Write(append(bytes.Clone(data), 0)); err == nil {
+		t.Error("a byte past the end passed")
+	}
+	p = &prefixWriter{want: seg.reader()}
+	if _, err := p.Write(data); err != nil || p.atEnd() != nil {
+		t.Errorf("all of it: %v, %v", err, p.atEnd())
+	}
+}
