@@ -91,6 +91,8 @@ func flags() []cli.Flag {
 			Usage: "refuse clear-text logins and transfers; turns --tls on"},
 		&cli.BoolFlag{Name: "tls-session-reuse", Category: catTLS, EnvVars: envVar("tls-session-reuse"),
 			Usage: "require data connections to resume the control connection's TLS session (some clients cannot)"},
+		&cli.BoolFlag{Name: "tls-close-notify", Category: catTLS, EnvVars: envVar("tls-close-notify"),
+			Usage: "fail a TLS upload that ends without TLS close_notify, as one cut off by a killed client or a forged FIN does (a few clients never send it)"},
 
 		// Output.
 		&cli.BoolFlag{Name: "json", Category: catOutput, EnvVars: envVar("json"),

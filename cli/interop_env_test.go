@@ -48,8 +48,9 @@ func newIenv(t *testing.T, c *interopClient, mode interopMode, op interopOp) *ie
 		args = append(args, "--anonymous")
 	}
 	if mode.tls() {
-		// Required: a client that fell back to clear text would fail.
-		args = append(args, "--tls-required", "--tls-dir", t.TempDir())
+		// Required: a client that fell back to clear text would fail; and
+		// an upload that ended without close_notify.
+		args = append(args, "--tls-required", "--tls-close-notify", "--tls-dir", t.TempDir())
 		if c.noTLSReuse == "" {
 			args = append(args, "--tls-session-reuse")
 		}

@@ -309,6 +309,13 @@ func renderMatrix(clients []*interopClient) string {
 		}
 	}
 	fmt.Fprintf(&b, "- %s: yes; their FTPS cells run with it.\n", strings.Join(reuse, ", "))
+	var tlsClients []string
+	for _, c := range clients {
+		if slices.ContainsFunc(c.modes, interopMode.tls) {
+			tlsClients = append(tlsClients, c.title)
+		}
+	}
+	fmt.Fprintf(&b, "\nWith `--tls-close-notify` (an upload must end with TLS's close_notify, not a bare TCP close): %s; every FTPS cell runs with it, and each upload among them ends with close_notify.\n", strings.Join(tlsClients, ", "))
 	b.WriteString("\nHow the tests drive each client:\n\n")
 	for _, c := range clients {
 		fmt.Fprintf(&b, "- %s: %s\n", c.title, c.how)

@@ -168,6 +168,7 @@ func buildConfig(c *cli.Context) (*share.Config, *options, error) {
 		ImplicitTLSPort: c.Int("implicit-tls-port"),
 		TLSRequired:     c.Bool("tls-required"),
 		TLSSessionReuse: c.Bool("tls-session-reuse"),
+		TLSCloseNotify:  c.Bool("tls-close-notify"),
 	}
 	if len(args) == 1 {
 		cfg.Dir = args[0]

@@ -72,6 +72,15 @@ type Server struct {
 	// (Python's ftplib among them) cannot resume.
 	TLSSessionReuseRequired bool
 
+	// TLSCloseNotifyRequired fails (426) a TLS upload whose data
+	// connection ends without TLS's close_notify alert. A bare TCP end
+	// may be a client cut off between two records, or a forged FIN, and
+	// the file is then shorter than what the client meant to send, with
+	// nothing to tell. Off by default, as vsftpd's strict_ssl_read_eof:
+	// a client that skips the alert would fail every upload. Either way
+	// such an upload is logged with a warning.
+	TLSCloseNotifyRequired bool
+
 	// PassivePorts limits the ports PASV and EPSV listen on; the zero
 	// value lets the system pick.
 	PassivePorts PortRange

@@ -7,8 +7,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -137,7 +139,7 @@ func (s *session) secureData(ctx context.Context, conn net.Conn) (net.Conn, erro
 	if !s.tls.prot {
 		return conn, nil
 	}
-	tc := tls.Server(conn, s.dataTLSConfig())
+	tc := tls.Server(&closeWatch{Conn: conn}, s.dataTLSConfig())
 	conn.SetDeadline(time.Now().Add(duration(s.srv.DataTimeout, DefaultDataTimeout)))
 	// An explicit handshake: a zero-byte transfer would otherwise never
 	// start one, and the client would wait for it.
@@ -151,6 +153,39 @@ func (s *session) secureData(ctx context.Context, conn net.Conn) (net.Conn, erro
 	conn.SetDeadline(time.Time{})
 	return tc, nil
 }
+
+// closeWatch is the TCP connection under a TLS data connection. It
+// records an end of stream (EOF) read from it: crypto/tls stops reading
+// once it has the peer's close_notify, so an EOF here means the peer
+// closed TCP without one, which tls.Conn reports as a plain io.EOF when
+// it falls between two records.
+type closeWatch struct {
+	net.Conn
+	eof atomic.Bool
+}
+
+func (c *closeWatch) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err == io.EOF {
+		c.eof.Store(true)
+	}
+	return n, err
+}
+
+// endedWithoutCloseNotify reports whether conn is a TLS data connection
+// whose peer closed TCP without sending close_notify.
+func endedWithoutCloseNotify(conn net.Conn) bool {
+	tc, ok := conn.(*tls.Conn)
+	if !ok {
+		return false
+	}
+	w, ok := tc.NetConn().(*closeWatch)
+	return ok && w.eof.Load()
+}
+
+// errNoCloseNotify fails a TLS upload that ended without close_notify
+// when the server requires it.
+var errNoCloseNotify = errors.New("ftp: TLS data connection closed without close_notify")
 
 // tlsAllows applies the TLS policy to a command before it runs, replying
 // when it refuses.

@@ -6,6 +6,9 @@ package ftp_test
 // by sha256. Also: which of them resume the control connection's TLS
 // session on data connections, the premise of TLSSessionReuseRequired
 // being off by default (Python cannot) and usable (curl and lftp can).
+// Every server here requires TLS's close_notify at the end of an upload
+// (TLSCloseNotifyRequired): the three clients send it, so the option is
+// usable with them (it is off by default for clients that do not).
 //
 // A missing client skips its tests unless FTPSHARE_REQUIRE_CLIENTS is
 // set, when it fails them. Every client runs under a context timeout.
@@ -125,7 +128,7 @@ func TestTLSInteropCurl(t *testing.T) {
 				if tt.implicit {
 					opts, scheme = append(opts, ftptest.WithImplicitTLS()), "ftps"
 				}
-				srv, hs := tlsTServer(t, func(s *ftp.Server) { s.TLSSessionReuseRequired = reuse }, opts...)
+				srv, hs := tlsTServer(t, func(s *ftp.Server) { s.TLSSessionReuseRequired, s.TLSCloseNotifyRequired = reuse, true }, opts...)
 				upPath, down, up := tlsTInteropFiles(t, srv)
 				base := fmt.Sprintf("%s://127.0.0.1:%d/", scheme, srv.Port)
 				common := append([]string{"-sS", "--max-time", "20", "-u", ftptest.User + ":" + ftptest.Password}, tt.args...)
@@ -181,7 +184,7 @@ func TestTLSInteropLftp(t *testing.T) {
 				if implicit {
 					opts, scheme = append(opts, ftptest.WithImplicitTLS()), "ftps"
 				}
-				srv, hs := tlsTServer(t, func(s *ftp.Server) { s.TLSSessionReuseRequired = reuse }, opts...)
+				srv, hs := tlsTServer(t, func(s *ftp.Server) { s.TLSSessionReuseRequired, s.TLSCloseNotifyRequired = reuse, true }, opts...)
 				upPath, down, up := tlsTInteropFiles(t, srv)
 				out := filepath.Join(t.TempDir(), "out.bin")
 				script := strings.Join([]string{
@@ -271,7 +274,7 @@ func TestTLSInteropPython(t *testing.T) {
 	for _, reuse := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) {
 			t.Parallel()
-			srv, hs := tlsTServer(t, func(s *ftp.Server) { s.TLSSessionReuseRequired = reuse })
+			srv, hs := tlsTServer(t, func(s *ftp.Server) { s.TLSSessionReuseRequired, s.TLSCloseNotifyRequired = reuse, true })
 			upPath, down, up := tlsTInteropFiles(t, srv)
 			out, err := tlsTRun(t, nil, python, "-c", tlsTPythonScript, "127.0.0.1", strconv.Itoa(srv.Port), ca, upPath)
 			if err != nil {

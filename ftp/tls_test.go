@@ -997,3 +997,83 @@ func TestTLSControlHotSession(t *testing.T) {
 	}
 	c.expect("QUIT", 221)
 }
+
+// TestTLSUploadWithoutCloseNotify checks a TLS upload whose client ends
+// TCP (FIN) after its last record without TLS's close_notify: what a
+// killed client or a forged FIN leaves, indistinguishable in the bytes
+// from a complete file. By default the upload stands (226, as vsftpd
+// and pyftpdlib do); with TLSCloseNotifyRequired it fails with 426 and
+// the IncompleteReceived hook, the bytes kept either way. An upload that
+// ends with close_notify succeeds under both.
+func TestTLSUploadWithoutCloseNotify(t *testing.T) {
+	t.Parallel()
+	data := tlsTRandom(t, 300<<10+5)
+	for _, tc := range []struct {
+		name        string
+		required    bool
+		closeNotify bool
+		maxVersion  uint16
+		wantCode    int
+		wantHook    string
+	}{
+		{"default/FIN", false, false, 0, 226, "FileReceived"},
+		{"default/FIN/TLS1.2", false, false, tls.VersionTLS12, 226, "FileReceived"},
+		{"required/FIN", true, false, 0, 426, "IncompleteReceived"},
+		{"required/FIN/TLS1.2", true, false, tls.VersionTLS12, 426, "IncompleteReceived"},
+		{"required/close_notify", true, true, 0, 226, "FileReceived"},
+		{"required/close_notify/TLS1.2", true, true, tls.VersionTLS12, 226, "FileReceived"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			hooks := make(chan string, 4)
+			srv, _ := tlsTServer(t, func(s *ftp.Server) {
+				s.TLSCloseNotifyRequired = tc.required
+				s.Hooks.FileReceived = func(ftp.TransferInfo) { hooks <- "FileReceived" }
+				s.Hooks.IncompleteReceived = func(ftp.TransferInfo) { hooks <- "IncompleteReceived" }
+			})
+			cfg := tlsTClientConfig(t, false)
+			cfg.MaxVersion = tc.maxVersion
+			c := tlsTDialExplicit(t, srv.Addr, cfg)
+			c.login(ftptest.User, ftptest.Password)
+			c.expect("PBSZ 0", 200)
+			c.expect("PROT P", 200)
+			d := c.pasv()
+			defer d.Close()
+			c.expect("STOR up.bin", 150)
+			dc, err := tlsTHandshake(d, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dc.SetDeadline(time.Now().Add(rawTimeout))
+			if _, err := dc.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			if tc.closeNotify {
+				err = dc.Close()
+			} else {
+				// A half-close: FIN even with the server's session
+				// tickets unread (a full close would then send RST).
+				err = d.(*net.TCPConn).CloseWrite()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := c.read()
+			if r.Code != tc.wantCode || tc.wantCode == 426 && !strings.Contains(r.Text, "close_notify") {
+				t.Fatalf("upload ended by %s: reply %v, want %d", map[bool]string{true: "close_notify", false: "FIN"}[tc.closeNotify], r, tc.wantCode)
+			}
+			select {
+			case h := <-hooks:
+				if h != tc.wantHook {
+					t.Errorf("hook %s ran, want %s", h, tc.wantHook)
+				}
+			case <-time.After(rawTimeout):
+				t.Errorf("no hook ran, want %s", tc.wantHook)
+			}
+			if got, want := tlsTFileSum(t, filepath.Join(srv.Dir, "up.bin")), tlsTSum(data); got != want {
+				t.Errorf("file on disk: sha256 %s, want the %d bytes sent (%s)", got, len(data), want)
+			}
+			c.expect("NOOP", 200)
+		})
+	}
+}

@@ -320,6 +320,9 @@ func (s *session) failure(x *transfer, err error, upload bool) xferResult {
 		}
 		return xferResult{code, msg}
 	}
+	if errors.Is(err, errNoCloseNotify) {
+		return xferResult{426, "TLS data connection closed without close_notify; the upload may be incomplete (the partial file is kept)."}
+	}
 	if upload {
 		return xferResult{426, "Data connection broken; upload incomplete (the partial file is kept)."}
 	}
@@ -855,6 +858,13 @@ func (s *session) receiveFile(x *transfer, conn net.Conn, f File, ascii bool) er
 			}
 		}
 		if rerr == io.EOF {
+			if endedWithoutCloseNotify(conn) {
+				if s.srv.TLSCloseNotifyRequired {
+					return errNoCloseNotify
+				}
+				s.log.Warn("TLS upload ended without close_notify: the client may have been cut off, and the file cut short",
+					"path", x.path, "bytes", x.bytes.Load())
+			}
 			if tail := dec.flush(out[:0]); len(tail) > 0 {
 				if _, err := f.Write(tail); err != nil {
 					return &fileError{err}

@@ -102,6 +102,10 @@ type Config struct {
 	// TLSSessionReuse requires each TLS data connection to resume its
 	// control connection's TLS session.
 	TLSSessionReuse bool
+	// TLSCloseNotify fails a TLS upload that ends without TLS's
+	// close_notify, as a cut-off one does (ftp.Server's
+	// TLSCloseNotifyRequired).
+	TLSCloseNotify bool
 
 	// Logger receives the server's log; nil means slog.Default().
 	Logger *slog.Logger
@@ -146,7 +150,7 @@ func configErrorf(format string, args ...any) *ConfigError {
 
 // tlsEnabled reports whether any setting asks for FTPS.
 func (c *Config) tlsEnabled() bool {
-	return c.TLS || c.CertFile != "" || c.KeyFile != "" || c.ImplicitTLS || c.TLSRequired || c.TLSSessionReuse
+	return c.TLS || c.CertFile != "" || c.KeyFile != "" || c.ImplicitTLS || c.TLSRequired || c.TLSSessionReuse || c.TLSCloseNotify
 }
 
 // AnonymousEnabled reports whether the anonymous account can log in.

@@ -174,6 +174,7 @@ func Listen(cfg *Config) (*Share, error) {
 		TLSControlRequired:      cfg.TLSRequired,
 		TLSDataRequired:         cfg.TLSRequired,
 		TLSSessionReuseRequired: cfg.TLSSessionReuse,
+		TLSCloseNotifyRequired:  cfg.TLSCloseNotify,
 		PassivePorts:            cfg.PassivePorts,
 		PublicIP:                cfg.PublicIP,
 		IdleTimeout:             noneIfZero(cfg.IdleTimeout),

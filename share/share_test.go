@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpshare/ftpshare/ftp"
 	ftpc "github.com/jlaffaye/ftp"
 )
 
@@ -217,5 +218,32 @@ func TestListenPortInUse(t *testing.T) {
 	var le *ListenError
 	if !errors.As(err, &le) || !le.InUse() || le.Port != port {
 		t.Fatalf("Listen on a busy port: %v, want a ListenError with InUse", err)
+	}
+}
+
+// TestListenTLSOptions checks that each TLS option reaches the engine
+// and, alone, turns FTPS on (a self-signed certificate in CertDir).
+func TestListenTLSOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		set   func(*Config)
+		check func(*ftp.Server) bool
+	}{
+		{"TLSRequired", func(c *Config) { c.TLSRequired = true }, func(s *ftp.Server) bool { return s.TLSControlRequired && s.TLSDataRequired }},
+		{"TLSSessionReuse", func(c *Config) { c.TLSSessionReuse = true }, func(s *ftp.Server) bool { return s.TLSSessionReuseRequired }},
+		{"TLSCloseNotify", func(c *Config) { c.TLSCloseNotify = true }, func(s *ftp.Server) bool { return s.TLSCloseNotifyRequired }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{Dir: t.TempDir(), Bind: "127.0.0.1", CertDir: t.TempDir()}
+			tc.set(cfg)
+			sh, err := Listen(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sh.Close()
+			if srv := sh.Server(); srv.TLSConfig == nil || !tc.check(srv) {
+				t.Errorf("%s: engine TLSConfig set %v, option passed on %v", tc.name, srv.TLSConfig != nil, tc.check(srv))
+			}
+		})
 	}
 }
