@@ -670,3 +670,24 @@ func dcRootFS(t *testing.T, dir string) *ftp.RootFS {
 	t.Cleanup(func() { root.Close() })
 	return root
 }
+
+// activeRETR sends PORT or EPRT (mode) for ln, then RETR name, accepts
+// the server's data connection and returns what came over it and the
+// address it came from.
+func (c *dcClient) activeRETR(mode dcMode, ln net.Listener, name string) ([]byte, *net.TCPAddr) {
+	c.t.Helper()
+	c.expect(dcActiveCmd(mode, netip.MustParseAddrPort(ln.Addr().String())), 200)
+	c.expect("RETR "+name, 150)
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(dcTimeout))
+	conn, err := ln.Accept()
+	if err != nil {
+		c.t.Fatalf("%s: accept the data connection: %v", mode, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(dcTimeout))
+	b, err := io.ReadAll(conn)
+	if err != nil {
+		c.t.Fatalf("%s: RETR %s: %v", mode, name, err)
+	}
+	return b, conn.RemoteAddr().(*net.TCPAddr)
+}

@@ -32,13 +32,7 @@ func testServer(t *testing.T, cfg *soakConfig) {
 func TestSoakShort(t *testing.T) {
 	cfg := &soakConfig{user: "u", pass: "p", clients: 4, duration: 2 * time.Second, maxSize: 256 << 10, seed: 1, timeout: 10 * time.Second}
 	testServer(t, cfg)
-	rep, err := runSoak(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	rep.print(&b, cfg)
-	t.Log("\n" + b.String())
+	rep := runLogged(t, cfg)
 	total := 0
 	for _, n := range rep.ops {
 		total += n
@@ -80,13 +74,7 @@ func TestSoakModes(t *testing.T) {
 				tls: tt.tls, mode: tt.mode, ascii: tt.ascii,
 			}
 			testServer(t, cfg)
-			rep, err := runSoak(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b strings.Builder
-			rep.print(&b, cfg)
-			t.Log("\n" + b.String())
+			rep := runLogged(t, cfg)
 			if !rep.ok() || rep.files == 0 {
 				t.Errorf("soak failed: ok %v, %d files checked", rep.ok(), rep.files)
 			}
@@ -324,13 +312,7 @@ func TestSoakChaos(t *testing.T) {
 			}
 			testServer(t, cfg)
 			cfg.leak = &leakCheck{pid: os.Getpid(), goroutines: true}
-			rep, err := runSoak(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b strings.Builder
-			rep.print(&b, cfg)
-			t.Log("\n" + b.String())
+			rep := runLogged(t, cfg)
 			if !rep.ok() || rep.files == 0 {
 				t.Errorf("soak failed: ok %v, %d files checked", rep.ok(), rep.files)
 			}
@@ -409,4 +391,17 @@ func TestPrefixWriter(t *testing.T) {
 	if _, err := p.Write(data); err != nil || p.atEnd() != nil {
 		t.Errorf("all of it: %v, %v", err, p.atEnd())
 	}
+}
+
+// runLogged runs a soak and logs its report.
+func runLogged(t *testing.T, cfg *soakConfig) *soakReport {
+	t.Helper()
+	rep, err := runSoak(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	rep.print(&b, cfg)
+	t.Log("\n" + b.String())
+	return rep
 }
