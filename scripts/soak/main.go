@@ -21,8 +21,9 @@
 //     session from a cache of its own, as FileZilla and lftp do (a quarter
 //     of the clients offer TLS 1.2 at most, the others TLS 1.3). The
 //     in-process engine then gets a self-signed certificate and requires
-//     TLS and session reuse; against -addr, start the server with FTPS
-//     (`ftpshare --tls --tls-session-reuse`, say).
+//     TLS, session reuse and uploads that end with close_notify; against
+//     -addr, start the server with FTPS (`ftpshare --tls
+//     --tls-session-reuse --tls-close-notify`, say).
 //   - -mode active: data connections in active mode. The client listens
 //     on its control connection's address and sends PORT and EPRT in turn
 //     (EPRT |2| over IPv6), then accepts the server's connection after
@@ -35,7 +36,10 @@
 //   - -from IP: the clients' own address. On loopback the clients and the
 //     server otherwise share the ports of 127.0.0.1, and tens of thousands
 //     of data connections a minute leave every one in TIME_WAIT; -from
-//     127.0.0.2 (Linux) keeps the two apart, as on two machines.
+//     127.0.0.2 (Linux) keeps the two apart, as on two machines. With an
+//     IPv6 address (::1) the in-process engine listens on ::1, and the
+//     clients use EPSV and EPRT only (PASV and PORT cannot name an IPv6
+//     address).
 //
 // For example:
 //
@@ -271,7 +275,11 @@ func startServer(cfg *soakConfig, logw io.Writer) (stop func(), err error) {
 			return nil, err
 		}
 	}
-	srv, l, err := newServer(cfg.user, cfg.pass, cfg.dir, tlsCfg, logw)
+	ip := "127.0.0.1"
+	if cfg.from.Is6() {
+		ip = "::1" // clients from an IPv6 address reach the server over IPv6
+	}
+	srv, l, err := newServer(ip, cfg.user, cfg.pass, cfg.dir, tlsCfg, logw)
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -301,11 +309,11 @@ func selfSignedTLS(dir string) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// newServer makes a server without connection limits (the soak and the
-// probe open many sessions from one address) for one user. With tlsCfg it
-// requires FTPS, and data connections that resume their control
-// connection's TLS session.
-func newServer(user, pass, dir string, tlsCfg *tls.Config, logw io.Writer) (*ftp.Server, net.Listener, error) {
+// newServer makes a server on ip without connection limits (the soak and
+// the probe open many sessions from one address) for one user. With tlsCfg
+// it requires FTPS, data connections that resume their control
+// connection's TLS session, and uploads that end with close_notify.
+func newServer(ip, user, pass, dir string, tlsCfg *tls.Config, logw io.Writer) (*ftp.Server, net.Listener, error) {
 	users := ftp.NewUsers()
 	if err := users.Add(user, pass, dir, ftp.Permissions{Default: ftp.PermAll}); err != nil {
 		return nil, nil, err
@@ -321,8 +329,9 @@ func newServer(user, pass, dir string, tlsCfg *tls.Config, logw io.Writer) (*ftp
 	if tlsCfg != nil {
 		srv.TLSConfig = tlsCfg
 		srv.TLSControlRequired, srv.TLSDataRequired, srv.TLSSessionReuseRequired = true, true, true
+		srv.TLSCloseNotifyRequired = true
 	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -337,7 +346,7 @@ func serveChild(user, pass string, stdout io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, l, err := newServer(user, pass, dir, nil, os.Stderr)
+	srv, l, err := newServer("127.0.0.1", user, pass, dir, nil, os.Stderr)
 	if err != nil {
 		return err
 	}

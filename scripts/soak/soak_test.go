@@ -52,6 +52,7 @@ func TestSoakModes(t *testing.T) {
 		tls   bool
 		mode  string
 		ascii bool
+		from  string   // the clients' address, "" for the system's pick
 		want  []string // data connection events that must occur
 		never []string // ... and that must not
 	}{
@@ -63,6 +64,9 @@ func TestSoakModes(t *testing.T) {
 			want: []string{"PORT", "EPRT", "TLS 1.3", "TLS 1.2"}, never: []string{"EPSV", "PASV"}},
 		{name: "tls+mixed+ascii", tls: true, mode: modeMixed, ascii: true,
 			want: []string{"EPSV", "PASV", "PORT", "EPRT", "TLS 1.3", "TLS 1.2", "TYPE A"}},
+		// Over IPv6 PASV and PORT cannot name the address (RFC 2428).
+		{name: "ipv6+tls+mixed", tls: true, mode: modeMixed, from: "::1",
+			want: []string{"EPSV", "EPRT", "TLS 1.3", "TLS 1.2"}, never: []string{"PASV", "PORT"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +76,14 @@ func TestSoakModes(t *testing.T) {
 				user: "u", pass: "p", clients: 4, duration: 20 * time.Second, steps: 150,
 				maxSize: 128 << 10, seed: uint64(10 + i), timeout: 10 * time.Second,
 				tls: tt.tls, mode: tt.mode, ascii: tt.ascii,
+			}
+			if tt.from != "" {
+				cfg.from = netip.MustParseAddr(tt.from)
+				l, err := net.Listen("tcp", net.JoinHostPort(tt.from, "0"))
+				if err != nil {
+					t.Skipf("no %s on this host: %v", tt.from, err)
+				}
+				l.Close()
 			}
 			testServer(t, cfg)
 			rep := runLogged(t, cfg)
