@@ -48,6 +48,9 @@ type connOptions struct {
 	from   netip.Addr
 	tls    bool   // AUTH TLS, PBSZ 0 and PROT P before USER; every data connection in TLS
 	maxTLS uint16 // the highest TLS version offered; 0 for crypto/tls's default
+	// implicit speaks TLS from the first byte (implicit FTPS, as on port
+	// 990) instead of AUTH TLS; it implies tls.
+	implicit bool
 }
 
 // dialer dials from o.from, within o.timeout.
@@ -78,7 +81,8 @@ func showLine(line string) string {
 	return line
 }
 
-// dial connects to addr and reads the greeting.
+// dial connects to addr and reads the greeting, after a TLS handshake
+// for implicit FTPS.
 func dial(addr string, opt connOptions) (*client, error) {
 	d := opt.dialer()
 	conn, err := d.Dial("tcp", addr)
@@ -87,6 +91,16 @@ func dial(addr string, opt connOptions) (*client, error) {
 	}
 	local := conn.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
 	c := &client{conn: conn, raw: conn, r: bufio.NewReaderSize(conn, 4096), timeout: opt.timeout, dialer: d, local: local, epsv: true}
+	if opt.implicit {
+		cfg, err := clientTLSConfig(addr, opt.maxTLS)
+		if err == nil {
+			err = c.handshake(cfg)
+		}
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("implicit TLS: %w", err)
+		}
+	}
 	if _, err := c.expect("", 220); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("greeting: %w", err)
@@ -100,8 +114,8 @@ func login(addr, user, pass string, opt connOptions) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opt.tls {
-		if err := c.startTLS(addr, opt.maxTLS); err != nil {
+	if opt.tls || opt.implicit {
+		if err := c.startTLS(addr, opt.maxTLS, opt.implicit); err != nil {
 			c.close()
 			return nil, err
 		}
@@ -117,14 +131,39 @@ func login(addr, user, pass string, opt connOptions) (*client, error) {
 	return c, nil
 }
 
-// startTLS secures the control connection (AUTH TLS) and asks for
-// protected data connections (PBSZ 0, PROT P), as FileZilla and lftp do.
-func (c *client) startTLS(addr string, maxVersion uint16) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+// startTLS secures the control connection (AUTH TLS; already done for
+// implicit FTPS) and asks for protected data connections (PBSZ 0, PROT P),
+// as FileZilla and lftp do.
+func (c *client) startTLS(addr string, maxVersion uint16, implicit bool) error {
+	if !implicit {
+		cfg, err := clientTLSConfig(addr, maxVersion)
+		if err != nil {
+			return err
+		}
+		if _, err := c.expect("AUTH TLS", 234); err != nil {
+			return err
+		}
+		if err := c.handshake(cfg); err != nil {
+			return fmt.Errorf("AUTH TLS: %w", err)
+		}
+	}
+	if _, err := c.expect("PBSZ 0", 200); err != nil {
 		return err
 	}
-	cfg := &tls.Config{
+	if _, err := c.expect("PROT P", 200); err != nil {
+		return err
+	}
+	return nil
+}
+
+// clientTLSConfig is a control connection's TLS configuration, which its
+// data connections share.
+func clientTLSConfig(addr string, maxVersion uint16) (*tls.Config, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
 		// The soak checks transfers, not the PKI: the in-process engine
 		// and `ftpshare --tls` serve self-signed certificates that no
 		// system pool trusts, and a server under test is the one the
@@ -140,23 +179,18 @@ func (c *client) startTLS(addr string, maxVersion uint16) error {
 		ClientSessionCache: tls.NewLRUClientSessionCache(4),
 		MinVersion:         tls.VersionTLS12,
 		MaxVersion:         maxVersion,
-	}
-	if _, err := c.expect("AUTH TLS", 234); err != nil {
-		return err
-	}
+	}, nil
+}
+
+// handshake runs TLS over the control connection, within the timeout.
+func (c *client) handshake(cfg *tls.Config) error {
 	tc := tls.Client(c.conn, cfg)
 	c.conn.SetDeadline(time.Now().Add(c.timeout))
 	if err := tc.Handshake(); err != nil {
-		return fmt.Errorf("AUTH TLS: handshake: %w", err)
+		return fmt.Errorf("handshake: %w", err)
 	}
 	c.conn.SetDeadline(time.Time{})
 	c.conn, c.r, c.tlsCfg = tc, bufio.NewReaderSize(tc, 4096), cfg
-	if _, err := c.expect("PBSZ 0", 200); err != nil {
-		return err
-	}
-	if _, err := c.expect("PROT P", 200); err != nil {
-		return err
-	}
 	return nil
 }
 

@@ -24,6 +24,10 @@
 //     TLS, session reuse and uploads that end with close_notify; against
 //     -addr, start the server with FTPS (`ftpshare --tls
 //     --tls-session-reuse --tls-close-notify`, say).
+//   - -implicit: implicit FTPS, TLS from the first byte (as on port 990),
+//     then PBSZ 0 and PROT P; it implies -tls. The in-process engine then
+//     serves with ServeTLS; against -addr, give the server's implicit
+//     port (`ftpshare --implicit-tls-port N`).
 //   - -mode active: data connections in active mode. The client listens
 //     on its control connection's address and sends PORT and EPRT in turn
 //     (EPRT |2| over IPv6), then accepts the server's connection after
@@ -130,6 +134,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		maxSize  = fs.Int64("maxsize", 4<<20, "largest file or appended segment, in bytes")
 		seed     = fs.Uint64("seed", 0, "random seed (0: from the clock)")
 		timeout  = fs.Duration("timeout", 30*time.Second, "deadline of every read and write")
+		implicit = fs.Bool("implicit", false, "implicit FTPS: TLS from the first byte, then PBSZ 0 and PROT P (implies -tls)")
 		useTLS   = fs.Bool("tls", false, "FTPS: AUTH TLS, PBSZ 0 and PROT P on every control connection, TLS on every data connection (resuming the control connection's session)")
 		mode     = fs.String("mode", modePassive, "data connections: pasv (EPSV or PASV), active (PORT or EPRT), or mixed (either, at random per transfer)")
 		ascii    = fs.Bool("ascii", false, "some transfers of text files in TYPE A (CRLF on the wire, LF on disk)")
@@ -185,7 +190,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg := &soakConfig{
 		addr: *addr, user: *user, pass: *pass, dir: *dir,
 		clients: *clients, duration: *duration, maxSize: *maxSize, seed: *seed, timeout: *timeout,
-		tls: *useTLS, mode: *mode, ascii: *ascii, from: fromIP, chaos: *chaos,
+		tls: *useTLS || *implicit, implicit: *implicit, mode: *mode, ascii: *ascii, from: fromIP, chaos: *chaos,
 		progress: stderr,
 	}
 	if *pid > 0 && *addr != "" {
@@ -286,7 +291,11 @@ func startServer(cfg *soakConfig, logw io.Writer) (stop func(), err error) {
 	}
 	cfg.addr = l.Addr().String()
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
+	serve := srv.Serve
+	if cfg.implicit {
+		serve = srv.ServeTLS
+	}
+	go func() { done <- serve(l) }()
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

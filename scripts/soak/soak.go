@@ -36,6 +36,9 @@ type soakConfig struct {
 	// every data connection, which resumes its control connection's TLS
 	// session. A quarter of the clients offer TLS 1.2 at most.
 	tls bool
+	// implicit: FTPS with TLS from the first byte (ServeTLS in process);
+	// it comes with tls.
+	implicit bool
 	// mode is how data connections open: modePassive (EPSV or PASV),
 	// modeActive (PORT or EPRT) or modeMixed (either, per transfer).
 	mode string
@@ -259,7 +262,7 @@ func runSoak(ctx context.Context, cfg *soakConfig) (*soakReport, error) {
 // connOptions is how the worker connects: with -tls, a quarter of the
 // workers offer TLS 1.2 at most, the others TLS 1.3.
 func (w *worker) connOptions() connOptions {
-	opt := connOptions{timeout: w.cfg.timeout, from: w.cfg.from, tls: w.cfg.tls}
+	opt := connOptions{timeout: w.cfg.timeout, from: w.cfg.from, tls: w.cfg.tls, implicit: w.cfg.implicit}
 	if opt.tls && w.id%4 == 3 {
 		opt.maxTLS = tls.VersionTLS12
 	}

@@ -52,9 +52,11 @@ func TestSoakModes(t *testing.T) {
 		tls   bool
 		mode  string
 		ascii bool
-		from  string   // the clients' address, "" for the system's pick
-		want  []string // data connection events that must occur
-		never []string // ... and that must not
+		from  string // the clients' address, "" for the system's pick
+		// implicit FTPS (TLS from the first byte) instead of AUTH TLS
+		implicit bool
+		want     []string // data connection events that must occur
+		never    []string // ... and that must not
 	}{
 		{name: "tls", tls: true, mode: modePassive,
 			want: []string{"EPSV", "PASV", "TLS 1.3", "TLS 1.2"}, never: []string{"PORT", "EPRT", "TYPE A"}},
@@ -64,6 +66,8 @@ func TestSoakModes(t *testing.T) {
 			want: []string{"PORT", "EPRT", "TLS 1.3", "TLS 1.2"}, never: []string{"EPSV", "PASV"}},
 		{name: "tls+mixed+ascii", tls: true, mode: modeMixed, ascii: true,
 			want: []string{"EPSV", "PASV", "PORT", "EPRT", "TLS 1.3", "TLS 1.2", "TYPE A"}},
+		{name: "implicit+mixed", tls: true, implicit: true, mode: modeMixed,
+			want: []string{"EPSV", "PASV", "PORT", "EPRT", "TLS 1.3", "TLS 1.2"}, never: []string{"TYPE A"}},
 		// Over IPv6 PASV and PORT cannot name the address (RFC 2428).
 		{name: "ipv6+tls+mixed", tls: true, mode: modeMixed, from: "::1",
 			want: []string{"EPSV", "EPRT", "TLS 1.3", "TLS 1.2"}, never: []string{"PASV", "PORT"}},
@@ -75,7 +79,7 @@ func TestSoakModes(t *testing.T) {
 			cfg := &soakConfig{
 				user: "u", pass: "p", clients: 4, duration: 20 * time.Second, steps: 150,
 				maxSize: 128 << 10, seed: uint64(10 + i), timeout: 10 * time.Second,
-				tls: tt.tls, mode: tt.mode, ascii: tt.ascii,
+				tls: tt.tls, implicit: tt.implicit, mode: tt.mode, ascii: tt.ascii,
 			}
 			if tt.from != "" {
 				cfg.from = netip.MustParseAddr(tt.from)
