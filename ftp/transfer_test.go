@@ -1223,3 +1223,60 @@ func TestTransferRefusals(t *testing.T) {
 		t.Errorf("anonymous STOR created a.txt (%v)", err)
 	}
 }
+
+// TestTransferBeyond4GiB checks offsets and sizes past 32 bits, as disk
+// images and videos have, on a sparse file of 5 GiB and a few bytes (no
+// 5 GiB is moved): SIZE, MLST, LIST, REST+RETR of the tail (sendfile from
+// that offset, passive and active), REST+STOR and APPE past 4 GiB.
+func TestTransferBeyond4GiB(t *testing.T) {
+	t.Parallel()
+	srv := ftptest.NewServer(t)
+	const base = 5 << 30 // 5,368,709,120
+	path := filepath.Join(srv.Dir, "big.img")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteAt([]byte("tail bytes."), base)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Skipf("cannot make a sparse file of 5 GiB here: %v", err)
+	}
+	size := strconv.Itoa(base + 11)
+	c := dcLoginUser(t, srv)
+	c.expect("TYPE I", 200)
+	if r := c.expect("SIZE big.img", 213); r.Text != size {
+		t.Errorf("SIZE: %q, want %s", r.Text, size)
+	}
+	if r := c.expect("MLST big.img", 250); !strings.Contains(strings.ToLower(r.Full()), "size="+size+";") {
+		t.Errorf("MLST does not give size=%s:\n%s", size, r.Full())
+	}
+	if b := c.list("LIST big.img"); !bytes.Contains(b, []byte(" "+size+" ")) {
+		t.Errorf("LIST does not give the size %s: %q", size, b)
+	}
+	for _, mode := range []dcMode{dcEPSV, dcPORT} {
+		c.expect(fmt.Sprintf("REST %d", base+5), 350)
+		if b := c.get(mode, "big.img"); string(b) != "bytes." {
+			t.Errorf("%s: REST %d + RETR: %q, want %q", mode, base+5, b, "bytes.")
+		}
+	}
+	// REST + STOR writes from the offset and drops what followed it.
+	c.expect(fmt.Sprintf("REST %d", base+5), 350)
+	c.put(dcEPSV, "STOR big.img", []byte("BYTES"))
+	c.put(dcEPSV, "APPE big.img", []byte(", more"))
+	want := base + int64(len("tail BYTES, more"))
+	if fi, err := os.Stat(path); err != nil || fi.Size() != want {
+		t.Fatalf("after REST+STOR and APPE: size %v, %v; want %d", fi.Size(), err, want)
+	}
+	g, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	tail := make([]byte, 16)
+	if _, err := g.ReadAt(tail, base); err != nil || string(tail) != "tail BYTES, more" {
+		t.Errorf("the file ends with %q, %v; want %q", tail, err, "tail BYTES, more")
+	}
+}
