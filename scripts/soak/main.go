@@ -75,6 +75,10 @@
 // (the engine refuses, 450, an upload of a name while another runs, so a
 // leaked upload lock would refuse it for ever).
 //
+// With the engine in process and without -chaos, the soak also counts the
+// engine's transfer hooks: one FileReceived per STOR and APPE, one
+// FileSent per RETR, none incomplete.
+//
 // After the clients leave, the soak checks for leaks: the number of open
 // file descriptors of the server (Linux's /proc/PID/fd: the engine in
 // this process, or -pid with -addr) and, in process, the goroutines must
@@ -289,6 +293,8 @@ func startServer(cfg *soakConfig, logw io.Writer) (stop func(), err error) {
 		cleanup()
 		return nil, err
 	}
+	cfg.hooks = &hookCounts{}
+	cfg.hooks.install(srv)
 	cfg.addr = l.Addr().String()
 	done := make(chan error, 1)
 	serve := srv.Serve
@@ -401,6 +407,12 @@ func (r *soakReport) print(w io.Writer, cfg *soakConfig) {
 	}
 	fmt.Fprintf(w, "checked %d files %s against their recorded sha256: %d mismatches\n", r.files, how, len(r.mismatches))
 	r.printChaos(w)
+	if r.hooksChecked && len(r.hookErrs) == 0 {
+		fmt.Fprintln(w, "the engine's transfer hooks ran once per transfer: ok")
+	}
+	for _, e := range r.hookErrs {
+		fmt.Fprintln(w, "  hooks:", e)
+	}
 	if r.leak != nil {
 		r.leak.print(w)
 	}

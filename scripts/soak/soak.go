@@ -17,7 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/ftpshare/ftpshare/ftp"
 )
 
 // soakConfig says what to run and against which server.
@@ -60,6 +63,46 @@ type soakConfig struct {
 	// beforeCheck, if set, runs after the clients stop and before the
 	// final check (tests use it to damage a file).
 	beforeCheck func()
+	// hooks, set for the engine in this process, counts the transfer
+	// hooks it runs; without -chaos each must match the transfers done.
+	hooks *hookCounts
+}
+
+// hookCounts counts the engine's transfer hooks.
+type hookCounts struct {
+	received, incompleteReceived, sent, incompleteSent atomic.Int64
+}
+
+func (h *hookCounts) install(srv *ftp.Server) {
+	count := func(n *atomic.Int64) func(ftp.TransferInfo) { return func(ftp.TransferInfo) { n.Add(1) } }
+	srv.Hooks.FileReceived = count(&h.received)
+	srv.Hooks.IncompleteReceived = count(&h.incompleteReceived)
+	srv.Hooks.FileSent = count(&h.sent)
+	srv.Hooks.IncompleteSent = count(&h.incompleteSent)
+}
+
+// check compares the hooks with the transfers of a run without -chaos,
+// where every upload and download completes: one FileReceived per STOR
+// and APPE, one FileSent per RETR and REST+RETR, and nothing incomplete.
+// The engine runs a hook before its 226, so the counts are final once
+// the clients are done.
+func (h *hookCounts) check(ops map[string]int) []string {
+	var bad []string
+	for _, c := range []struct {
+		hook string
+		got  int64
+		want int
+	}{
+		{"FileReceived", h.received.Load(), ops["STOR"] + ops["APPE"]},
+		{"IncompleteReceived", h.incompleteReceived.Load(), 0},
+		{"FileSent", h.sent.Load(), ops["RETR"] + ops["REST+RETR"]},
+		{"IncompleteSent", h.incompleteSent.Load(), 0},
+	} {
+		if c.got != int64(c.want) {
+			bad = append(bad, fmt.Sprintf("the engine ran %s %d times, want %d", c.hook, c.got, c.want))
+		}
+	}
+	return bad
 }
 
 // Data connection modes.
@@ -91,6 +134,10 @@ type soakReport struct {
 	reStoreRefused int
 	reStoreWait    time.Duration
 	leak           *leakReport // nil when not checked
+	// hooksChecked: the engine's transfer hooks were counted (in process,
+	// without -chaos); hookErrs are where they differ from the transfers.
+	hooksChecked bool
+	hookErrs     []string
 }
 
 func (r *soakReport) ok() bool {
@@ -98,7 +145,7 @@ func (r *soakReport) ok() bool {
 	for _, n := range r.fails {
 		total += n
 	}
-	return total == 0 && len(r.mismatches) == 0 && (r.leak == nil || r.leak.ok())
+	return total == 0 && len(r.mismatches) == 0 && (r.leak == nil || r.leak.ok()) && len(r.hookErrs) == 0
 }
 
 // stats collects the workers' counts.
@@ -255,6 +302,10 @@ func runSoak(ctx context.Context, cfg *soakConfig) (*soakReport, error) {
 	}
 	if cfg.leak != nil {
 		rep.leak = cfg.leak.check(base)
+	}
+	if cfg.hooks != nil && cfg.chaos == 0 && rep.ok() {
+		rep.hookErrs = cfg.hooks.check(rep.ops)
+		rep.hooksChecked = true
 	}
 	return rep, nil
 }

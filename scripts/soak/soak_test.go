@@ -40,6 +40,33 @@ func TestSoakShort(t *testing.T) {
 	if !rep.ok() || total < 20 || rep.files == 0 || rep.ops["RETR"] == 0 || rep.ops["APPE"] == 0 {
 		t.Errorf("soak: ok %v, %d operations, %d files checked", rep.ok(), total, rep.files)
 	}
+	if !rep.hooksChecked {
+		t.Error("the engine's transfer hooks were not checked")
+	}
+}
+
+// TestHookCountsCheck checks that a hook run too often, too rarely or for
+// an incomplete transfer is reported.
+func TestHookCountsCheck(t *testing.T) {
+	ops := map[string]int{"STOR": 2, "APPE": 1, "RETR": 3, "REST+RETR": 1}
+	for _, tc := range []struct {
+		name    string
+		set     func(h *hookCounts)
+		wantBad int
+	}{
+		{"all match", func(h *hookCounts) {}, 0},
+		{"one upload not reported", func(h *hookCounts) { h.received.Add(-1) }, 1},
+		{"a download reported twice", func(h *hookCounts) { h.sent.Add(1) }, 1},
+		{"an upload reported incomplete", func(h *hookCounts) { h.received.Add(-1); h.incompleteReceived.Add(1) }, 2},
+	} {
+		h := &hookCounts{}
+		h.received.Store(3)
+		h.sent.Store(4)
+		tc.set(h)
+		if bad := h.check(ops); len(bad) != tc.wantBad {
+			t.Errorf("%s: %q, want %d complaints", tc.name, bad, tc.wantBad)
+		}
+	}
 }
 
 // TestSoakModes runs short soaks over FTPS, in active mode, both, and
