@@ -145,3 +145,44 @@ func BenchmarkSTOR(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogin times a whole session as the login latency rows of
+// scripts/ftpbench see it: connect, greeting, USER, PASS, QUIT. Its
+// allocations are the engine's per-session cost (the client reads into one
+// fixed buffer; net.Dial's few allocations are the rest), which decides
+// how often the garbage collector runs while clients come and go.
+func BenchmarkLogin(b *testing.B) {
+	srv := ftptest.NewServer(b)
+	buf := make([]byte, 512)
+	exchange := func(c net.Conn, line string, code string) {
+		if line != "" {
+			if _, err := io.WriteString(c, line); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n := 0
+		for n == 0 || buf[n-1] != '\n' {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				b.Fatalf("after %q: %v", line, err)
+			}
+			n += m
+		}
+		if !strings.HasPrefix(string(buf[:n]), code) {
+			b.Fatalf("after %q: got %q, want %s", line, buf[:n], code)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		exchange(c, "", "220 ")
+		exchange(c, "USER "+ftptest.User+"\r\n", "331 ")
+		exchange(c, "PASS "+ftptest.Password+"\r\n", "230 ")
+		exchange(c, "QUIT\r\n", "221 ")
+		c.Close()
+	}
+}

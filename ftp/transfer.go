@@ -511,6 +511,7 @@ func (s *session) sendFile(x *transfer, conn net.Conn, f File, ascii bool) error
 	}
 	stop := watchStall(x.bytes.Load, conn.SetWriteDeadline, stall)
 	defer stop()
+	wire := wireOf(conn) // nil unless TLS
 	for {
 		n, rerr := f.Read(in)
 		if n > 0 {
@@ -523,7 +524,7 @@ func (s *session) sendFile(x *transfer, conn net.Conn, f File, ascii bool) error
 					return err
 				}
 			}
-			if err := writeCounted(conn, out, &x.bytes); err != nil {
+			if err := writeCounted(conn, wire, out, &x.bytes); err != nil {
 				return err
 			}
 		}
@@ -880,11 +881,25 @@ func (s *session) receiveFile(x *transfer, conn net.Conn, f File, ascii bool) er
 
 // writeCounted writes b to w in pieces of writePiece, adding each to
 // moved, so that a slow download shows progress to the stall watchdog
-// between pieces. It costs no extra system call over TLS, which writes
-// each 16 KiB record on its own.
-func writeCounted(w io.Writer, b []byte, moved *atomic.Int64) error {
+// between pieces. Over TLS (wire is the connection under w) each piece's
+// records go out in one write(2): four where tls.Conn alone makes one per
+// 16 KiB record.
+func writeCounted(w io.Writer, wire *dataWire, b []byte, moved *atomic.Int64) error {
 	for len(b) > 0 {
-		n, err := w.Write(b[:min(len(b), writePiece)])
+		piece := b[:min(len(b), writePiece)]
+		var n int
+		var err error
+		if wire != nil {
+			err = wire.batch(func() error {
+				n, err = w.Write(piece)
+				return err
+			})
+			if err != nil {
+				n = 0 // the batch's records may not have gone out
+			}
+		} else {
+			n, err = w.Write(piece)
+		}
 		moved.Add(int64(n))
 		if err != nil {
 			return err
