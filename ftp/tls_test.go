@@ -923,6 +923,44 @@ func TestTLSABORDuringDataHandshake(t *testing.T) {
 	c.expect("NOOP", 200)
 }
 
+// TestTLSABORDuringBlockedRETR checks ABOR of a TLS download whose client
+// has stopped reading, so the server is blocked sending: 426 and 226 come
+// at once. The abort closes the connection under TLS; a TLS close would
+// first send close_notify into the full socket and wait (up to 5 s, or
+// the stall timeout, which the watchdog keeps pushing out while earlier
+// chunks count as progress). Soak found it: ABOR answered after 30 s.
+func TestTLSABORDuringBlockedRETR(t *testing.T) {
+	t.Parallel()
+	srv, _ := tlsTServer(t, nil)
+	const size = 32 << 20
+	tlsTWriteFile(t, srv.Dir, "big.bin", bytes.Repeat([]byte("0123456789abcdef"), size/16))
+	for _, stopAfter := range []int{0, 256 << 10} {
+		t.Run(fmt.Sprintf("read %d", stopAfter), func(t *testing.T) {
+			c := tlsTDialExplicit(t, srv.Addr, tlsTClientConfig(t, true))
+			c.login(ftptest.User, ftptest.Password)
+			c.expect("PBSZ 0", 200)
+			c.expect("PROT P", 200)
+			d := c.pasv()
+			c.expect("RETR big.bin", 150)
+			tc, err := tlsTHandshake(d, tlsTClientConfig(t, true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(tc, make([]byte, stopAfter)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond) // the server fills the socket and blocks
+			start := time.Now()
+			c.send("ABOR")
+			r1, r2 := c.read(), c.read()
+			if took := time.Since(start); r1.Code != 426 || r2.Code != 226 || took > 2*time.Second {
+				t.Fatalf("ABOR of a blocked TLS RETR: %v then %v after %v; want 426 then 226 at once", r1, r2, took)
+			}
+			c.expect("NOOP", 200)
+		})
+	}
+}
+
 // TestTLSShutdownDuringImplicitHandshake checks that Shutdown does not wait
 // for an implicit-TLS connection that has not finished its handshake (no
 // command is running; the client has not even been greeted).

@@ -3,6 +3,7 @@ package ftp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -182,7 +183,7 @@ func (x *transfer) abort() {
 	c := x.conn
 	x.mu.Unlock()
 	if c != nil {
-		c.Close()
+		closeAbruptly(c)
 	}
 }
 
@@ -191,8 +192,21 @@ func (x *transfer) setConn(c net.Conn) {
 	x.conn = c
 	x.mu.Unlock()
 	if x.aborted.Load() {
-		c.Close()
+		closeAbruptly(c)
 	}
+}
+
+// closeAbruptly closes a data connection at once, a TLS one under its TLS
+// layer. tls.Conn.Close would first send close_notify, and a client that
+// has stopped reading (as it may on ABOR) leaves that write waiting on a
+// full socket for up to 5 s, longer if the stall watchdog pushes the
+// deadline out; a download's batch being sent holds the wire meanwhile
+// (see dataWire). An aborted transfer owes the client no clean close.
+func closeAbruptly(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	c.Close()
 }
 
 func (s *session) currentTransfer() *transfer {
