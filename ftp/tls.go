@@ -164,7 +164,7 @@ func (s *session) secureData(ctx context.Context, conn net.Conn) (net.Conn, erro
 // when it falls between two records.
 //
 // And it gathers the records of one tls.Conn.Write into one system call
-// (see batch). tls.Conn writes each record of at most 16 KiB on its own,
+// (see writeBatched). tls.Conn writes each record of at most 16 KiB on its own,
 // so a download went out in 4 write(2)s per 64 KiB piece (writeCounted);
 // on this project's 2-core benchmark machine (a VM, where a system call
 // is dear) sending each piece at once made FTPS RETR faster (see
@@ -202,27 +202,29 @@ func (c *dataWire) Write(p []byte) (int, error) {
 // first (about 1.2 KiB of payload and 29 bytes of framing each).
 var wireBufs = sync.Pool{New: func() any { b := make([]byte, 0, writePiece+writePiece/16); return &b }}
 
-// batch runs write, which writes to the tls.Conn over c, and sends the
-// records it made in one write(2) when it returns.
-func (c *dataWire) batch(write func() error) error {
+// writeBatched writes p to tc, the tls.Conn over c, and sends the records
+// that makes in one write(2). It counts p written only once they all
+// went out.
+func (c *dataWire) writeBatched(tc io.Writer, p []byte) (int, error) {
 	c.mu.Lock()
 	c.wbuf = wireBufs.Get().(*[]byte)
 	c.mu.Unlock()
-	err := write()
+	_, err := tc.Write(p)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	bp := c.wbuf
 	c.wbuf = nil
-	if len(*bp) > 0 {
-		if _, werr := c.Conn.Write(*bp); err == nil {
-			err = werr
-		}
+	if err == nil && len(*bp) > 0 {
+		_, err = c.Conn.Write(*bp)
 	}
 	if cap(*bp) <= 2*writePiece { // an odd large one is left to the GC
 		*bp = (*bp)[:0]
 		wireBufs.Put(bp)
 	}
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // wireOf returns the dataWire under a TLS data connection, or nil.

@@ -201,7 +201,7 @@ func (x *transfer) setConn(c net.Conn) {
 // has stopped reading (as it may on ABOR) leaves that write waiting on a
 // full socket for up to 5 s, longer if the stall watchdog pushes the
 // deadline out; a download's batch being sent holds the wire meanwhile
-// (see dataWire). An aborted transfer owes the client no clean close.
+// (see dataWire.writeBatched). An aborted transfer owes the client no clean close.
 func closeAbruptly(c net.Conn) {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
@@ -904,13 +904,7 @@ func writeCounted(w io.Writer, wire *dataWire, b []byte, moved *atomic.Int64) er
 		var n int
 		var err error
 		if wire != nil {
-			err = wire.batch(func() error {
-				n, err = w.Write(piece)
-				return err
-			})
-			if err != nil {
-				n = 0 // the batch's records may not have gone out
-			}
+			n, err = wire.writeBatched(w, piece)
 		} else {
 			n, err = w.Write(piece)
 		}
